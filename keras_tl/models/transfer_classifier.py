@@ -1,0 +1,428 @@
+import numpy as np
+
+import keras
+from keras import ops
+
+from keras_tl import backbones as backbones_lib
+from keras_tl.backbones.blocks import find_blocks
+from keras_tl.layers.backbone_preprocessing import MODES
+from keras_tl.layers.backbone_preprocessing import BackbonePreprocessing
+from keras_tl.models import freezing
+
+POOLINGS = ("avg", "max", "flatten")
+
+
+@keras.saving.register_keras_serializable(package="keras_tl")
+class TransferClassifier(keras.Model):
+    """A pretrained backbone with a new classification head.
+
+    The model takes raw `[0, 255]` RGB images: the backbone's own
+    `preprocess_input` runs inside it, so a saved model needs no separate
+    preprocessing. The backbone always runs in inference mode (BatchNorm
+    uses its ImageNet statistics, dropout is off) — the Keras
+    transfer-learning guide's rule, enforced here because a plain functional
+    model's `base_model(x, training=False)` is overridden by `fit()` in
+    Keras 3. It starts frozen; `unfreeze()` or the callbacks in
+    `keras_tl.callbacks` open it up.
+
+    Args:
+        backbone: A registry name (`keras_tl.backbones.list_backbones()`), or
+            any `keras.Model` / `keras.Layer` that maps images to features
+            (a user's own pretrained network, a
+            `keras_tl.hub.HubFeatureVector`).
+        num_classes: Number of classes. `1` makes a binary classifier with one
+            sigmoid unit (use `binary_crossentropy`); 2 or more use softmax.
+        input_shape: `(height, width, channels)`. `None` means the backbone's
+            default size (or a custom backbone's own input shape).
+        weights: For a registry name: `None`, `"imagenet"` or a path to a
+            weights file. Ignored for a backbone passed as a model.
+        pooling: `"avg"`, `"max"` or `"flatten"` over the backbone's feature
+            map (ignored when the backbone already returns vectors).
+        head_units: Sizes of hidden Dense layers in the head, e.g. `(1024,)`.
+        dropout: Dropout rate before each Dense layer of the head.
+        head_activation: Activation of the hidden head layers.
+        from_logits: Return logits instead of probabilities.
+        preprocessing: `"auto"` (the backbone's own mode; `"none"` for a
+            custom backbone), or one of `"tf"`, `"caffe"`, `"torch"`,
+            `"none"`.
+        augmentation: Optional layer applied to the images only when
+            `training=True` (e.g. `keras_tl.layers.ImageDataGeneratorAugmentation`).
+        train_batchnorm: Let BatchNormalization layers train (update their
+            statistics and weights) when their block is unfrozen. Default
+            `False`.
+        class_names: Optional list of class names, kept in the config and
+            used by `predict_labels`.
+        block_starts: For a custom backbone: layer names where its blocks
+            begin, for `unfreeze(blocks=N)`.
+        trainable_backbone_layers: Restores a freeze state on reload; set by
+            `get_config`, rarely by hand.
+        **kwargs: Base `keras.Model` arguments such as `name`.
+
+    Example:
+
+    ```python
+    model = keras_tl.TransferClassifier("mobilenet_v2", num_classes=3)
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(train_ds, validation_data=val_ds, epochs=5)
+    model.unfreeze(blocks=2)
+    model.compile(keras.optimizers.Adam(1e-5),
+                  "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(train_ds, validation_data=val_ds, epochs=5)
+    ```
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        input_shape=None,
+        weights="imagenet",
+        pooling="avg",
+        head_units=(),
+        dropout=0.0,
+        head_activation="relu",
+        from_logits=False,
+        preprocessing="auto",
+        augmentation=None,
+        train_batchnorm=False,
+        class_names=None,
+        block_starts=None,
+        trainable_backbone_layers=None,
+        **kwargs,
+    ):
+        kwargs.setdefault("name", "transfer_classifier")
+        super().__init__(**kwargs)
+        _check_args(num_classes, pooling, dropout, preprocessing, class_names)
+        if isinstance(backbone, str):
+            self.backbone_spec = backbones_lib.get_spec(backbone)
+            model, _ = backbones_lib.build_backbone(
+                backbone, input_shape, weights
+            )
+            self._backbone_name = self.backbone_spec.name
+            input_shape = tuple(model.input_shape[1:])
+        elif isinstance(backbone, keras.layers.Layer):
+            self.backbone_spec = None
+            model = backbone
+            self._backbone_name = None
+            input_shape = _custom_input_shape(backbone, input_shape)
+        else:
+            raise ValueError(
+                "`backbone` must be a registry name (see "
+                "keras_tl.backbones.list_backbones()) or a keras.Model / "
+                f"keras.Layer. Received: backbone={backbone!r}"
+            )
+        self.backbone = model
+        self.num_classes = int(num_classes)
+        self._input_shape_arg = tuple(input_shape)
+        self.weights_arg = weights
+        self.pooling = pooling
+        self.head_units = tuple(int(u) for u in head_units)
+        self.dropout = float(dropout)
+        self.head_activation = head_activation
+        self.from_logits = bool(from_logits)
+        self.preprocessing_mode = _resolve_mode(preprocessing, self.backbone_spec)
+        self._preprocessing_arg = preprocessing
+        self.augmentation = augmentation
+        self.train_batchnorm = bool(train_batchnorm)
+        self.class_names = list(class_names) if class_names else None
+        self.block_starts = list(block_starts) if block_starts else None
+
+        self.preprocessor = (
+            BackbonePreprocessing(self.preprocessing_mode, name="preprocessing")
+            if self.preprocessing_mode != "none"
+            else None
+        )
+        self.blocks = (
+            find_blocks(model, self.backbone_spec, self.block_starts)
+            if hasattr(model, "layers")
+            else []
+        )
+        feature_shape = model.compute_output_shape((None,) + self._input_shape_arg)
+        if len(feature_shape) == 4:
+            self.pool = {
+                "avg": keras.layers.GlobalAveragePooling2D,
+                "max": keras.layers.GlobalMaxPooling2D,
+                "flatten": keras.layers.Flatten,
+            }[pooling](name=f"{pooling}_pool")
+            feature_shape = self.pool.compute_output_shape(feature_shape)
+        else:
+            self.pool = None
+        self.head = self._build_head(feature_shape)
+
+        if trainable_backbone_layers is None:
+            self.freeze_backbone()
+        else:
+            freezing.restore_trainable(self.backbone, trainable_backbone_layers)
+        self.build((None,) + self._input_shape_arg)
+
+    def _build_head(self, feature_shape):
+        inputs = keras.Input(shape=feature_shape[1:], name="features")
+        x = inputs
+        for i, units in enumerate(self.head_units):
+            if self.dropout:
+                x = keras.layers.Dropout(self.dropout, name=f"dropout_{i}")(x)
+            x = keras.layers.Dense(
+                units, activation=self.head_activation, name=f"dense_{i}"
+            )(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout, name="dropout_out")(x)
+        if self.from_logits:
+            activation = None
+        else:
+            activation = "sigmoid" if self.num_classes == 1 else "softmax"
+        # float32 output: softmax/sigmoid and the loss stay stable under
+        # mixed precision.
+        outputs = keras.layers.Dense(
+            self.num_classes,
+            activation=activation,
+            dtype="float32",
+            name="predictions",
+        )(x)
+        return keras.Model(inputs, outputs, name="head")
+
+    def build(self, input_shape):
+        if self.augmentation is not None and not self.augmentation.built:
+            self.augmentation.build(input_shape)
+        self.built = True
+
+    def features(self, images):
+        """Preprocessing → backbone (inference mode) → pooling."""
+        x = images
+        if self.preprocessor is not None:
+            x = self.preprocessor(x)
+        # None lets fit()'s training flag reach BatchNorm; False pins inference.
+        x = self.backbone(x, training=None if self.train_batchnorm else False)
+        if self.pool is not None:
+            x = self.pool(x)
+        return x
+
+    def call(self, images, training=None):
+        x = ops.cast(images, self.compute_dtype)
+        if self.augmentation is not None:
+            x = self.augmentation(x, training=training)
+        x = self.features(x)
+        return self.head(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    # Freezing ---------------------------------------------------------------
+
+    def freeze_backbone(self):
+        """Freeze the whole backbone; only the head trains."""
+        freezing.apply(self.backbone, len(getattr(self.backbone, "layers", [0])))
+        return self
+
+    def unfreeze(self, spec=None, *, layers=None, from_layer=None, blocks=None):
+        """Choose which top part of the backbone trains; the rest is frozen.
+
+        Recompile after calling it outside `fit()` (the callbacks in
+        `keras_tl.callbacks` handle that for you inside `fit()`).
+
+        Args:
+            spec: `"all"`, `"head"` (same as `freeze_backbone()`), or a dict
+                such as `{"blocks": 2}`.
+            layers: Unfreeze the top N layers of `backbone.layers`.
+            from_layer: Unfreeze from this layer (name or index) to the top.
+            blocks: Unfreeze the top N blocks (see `model.blocks`).
+
+        Returns:
+            The model, so calls chain.
+        """
+        parsed = freezing.parse_spec(
+            spec, layers=layers, from_layer=from_layer, blocks=blocks
+        )
+        start = freezing.first_trainable_index(self.backbone, parsed, self.blocks)
+        freezing.apply(self.backbone, start, self.train_batchnorm)
+        return self
+
+    def trainable_summary(self):
+        """A table of blocks: first layer, trainable / total parameters."""
+        rows = [("part", "first layer", "trainable", "total")]
+        backbone = self.backbone
+        layers = getattr(backbone, "layers", None)
+        if layers is not None and self.blocks:
+            spans = [("stem", 0, self.blocks[0].start)] + [
+                (b.name, b.start, b.stop) for b in self.blocks
+            ]
+            for name, start, stop in spans:
+                if start >= stop:
+                    continue
+                part = layers[start:stop]
+                trainable = sum(
+                    freezing.count_params(l.trainable_weights) for l in part
+                ) if backbone.trainable else 0
+                total = sum(freezing.count_params(l.weights) for l in part)
+                rows.append((name, layers[start].name, trainable, total))
+        else:
+            rows.append((
+                "backbone", backbone.name,
+                freezing.count_params(backbone.trainable_weights),
+                freezing.count_params(backbone.weights),
+            ))  # fmt: skip
+        rows.append((
+            "head", self.head.layers[1].name if len(self.head.layers) > 1
+            else "predictions",
+            freezing.count_params(self.head.trainable_weights),
+            freezing.count_params(self.head.weights),
+        ))  # fmt: skip
+        widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+        lines = [
+            "  ".join(str(v).ljust(w) for v, w in zip(row, widths))
+            for row in rows
+        ]
+        total_trainable = freezing.count_params(self.trainable_weights)
+        lines.append(f"trainable parameters: {total_trainable:,}")
+        return "\n".join(lines)
+
+    # Inference helpers ------------------------------------------------------
+
+    def predict_labels(self, images, batch_size=32, verbose=0):
+        """Class names (or indices) and confidences for a batch of images.
+
+        Returns:
+            `(labels, confidences)`: a list with one label per image and a
+            NumPy array of the probability of that label.
+        """
+        probs = np.asarray(
+            self.predict(images, batch_size=batch_size, verbose=verbose)
+        )
+        if self.from_logits:
+            probs = np.asarray(
+                ops.sigmoid(probs) if self.num_classes == 1
+                else ops.softmax(probs)
+            )  # fmt: skip
+        if self.num_classes == 1:
+            p = probs[:, 0]
+            index = (p >= 0.5).astype(int)
+            confidence = np.where(index == 1, p, 1.0 - p)
+        else:
+            index = probs.argmax(axis=-1)
+            confidence = probs[np.arange(len(probs)), index]
+        names = self.class_names
+        labels = [names[i] if names else int(i) for i in index]
+        return labels, confidence
+
+    def extract_features(self, data, batch_size=32, verbose=0):
+        """Run the frozen backbone once and return the pooled features.
+
+        Train `model.head` on them (many times faster than running the
+        backbone every epoch); the head's weights are the model's, so the
+        full model predicts with them afterwards.
+
+        Args:
+            data: A NumPy array / tensor of images, or an iterable of
+                `(images, labels)` batches such as a `tf.data.Dataset`.
+
+        Returns:
+            The features as a NumPy array, or `(features, labels)` when
+            `data` yields labels.
+        """
+        fn = lambda x: self.features(ops.cast(x, self.compute_dtype))
+        if hasattr(data, "shape"):
+            return _batched(fn, np.asarray(data), batch_size)
+        feats, labels = [], []
+        for batch in data:
+            if isinstance(batch, (tuple, list)):
+                x, y = batch[0], batch[1]
+                labels.append(np.asarray(y))
+            else:
+                x = batch
+            feats.append(np.asarray(fn(x)))
+        feats = np.concatenate(feats)
+        return (feats, np.concatenate(labels)) if labels else feats
+
+    # Serialization ----------------------------------------------------------
+
+    def get_config(self):
+        backbone = self._backbone_name
+        if backbone is None:
+            backbone = keras.saving.serialize_keras_object(self.backbone)
+        augmentation = None
+        if self.augmentation is not None:
+            augmentation = keras.saving.serialize_keras_object(self.augmentation)
+        return {
+            "name": self.name,
+            "backbone": backbone,
+            "num_classes": self.num_classes,
+            "input_shape": list(self._input_shape_arg),
+            # the archive holds the weights: never re-download on load
+            "weights": None,
+            "pooling": self.pooling,
+            "head_units": list(self.head_units),
+            "dropout": self.dropout,
+            "head_activation": self.head_activation,
+            "from_logits": self.from_logits,
+            "preprocessing": self._preprocessing_arg,
+            "augmentation": augmentation,
+            "train_batchnorm": self.train_batchnorm,
+            "class_names": self.class_names,
+            "block_starts": self.block_starts,
+            "trainable_backbone_layers": freezing.trainable_layer_names(
+                self.backbone
+            ),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("backbone", "augmentation"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _batched(fn, array, batch_size):
+    out = [
+        np.asarray(fn(array[i : i + batch_size]))
+        for i in range(0, len(array), batch_size)
+    ]
+    return np.concatenate(out)
+
+
+def _check_args(num_classes, pooling, dropout, preprocessing, class_names):
+    if isinstance(num_classes, bool) or not isinstance(
+        num_classes, (int, np.integer)
+    ) or num_classes < 1:
+        raise ValueError(
+            "`num_classes` must be an integer >= 1 (1 means binary with one "
+            f"sigmoid unit). Received: num_classes={num_classes!r}"
+        )
+    if pooling not in POOLINGS:
+        raise ValueError(
+            f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}"
+        )
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(
+            f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
+        )
+    if preprocessing not in ("auto",) + MODES:
+        raise ValueError(
+            "`preprocessing` must be 'auto' or one of "
+            f"{MODES}. Received: preprocessing={preprocessing!r}"
+        )
+    if class_names is not None:
+        n = len(class_names)
+        if n != num_classes and not (num_classes == 1 and n == 2):
+            raise ValueError(
+                f"`class_names` has {n} entries but num_classes={num_classes}"
+                " (binary models with num_classes=1 take 2 names)."
+            )
+
+
+def _resolve_mode(preprocessing, spec):
+    if preprocessing != "auto":
+        return preprocessing
+    return spec.preprocessing if spec is not None else "none"
+
+
+def _custom_input_shape(backbone, input_shape):
+    if input_shape is not None:
+        return tuple(input_shape)
+    shape = getattr(backbone, "input_shape", None)
+    if shape is None or any(d is None for d in shape[1:]):
+        raise ValueError(
+            f"Cannot tell the input size of the backbone '{backbone.name}'. "
+            "Pass input_shape=(height, width, channels)."
+        )
+    return tuple(shape[1:])
