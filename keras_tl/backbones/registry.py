@@ -100,9 +100,10 @@ def _specs():
             f"efficientnet_v2_{variant}", f"EfficientNetV2{variant.upper()}",
             "efficientnet_v2", size, 32, "none", **_EFFICIENTNET,
         )  # fmt: skip
-    for size in ("tiny", "small", "base", "large", "xlarge"):
+    for size, title in (("tiny", "Tiny"), ("small", "Small"), ("base", "Base"),
+                        ("large", "Large"), ("xlarge", "XLarge")):
         yield BackboneSpec(
-            f"convnext_{size}", f"ConvNeXt{size.title()}", "convnext", 224,
+            f"convnext_{size}", f"ConvNeXt{title}", "convnext", 224,
             32, "none", **_CONVNEXT,
         )  # fmt: skip
 

@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras_tl
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(code, **env):
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3", **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_import_leaves_torch_out():
+    proc = _run(
+        """
+        import sys, keras_tl
+        keras_tl.TransferClassifier  # touch the public API
+        print("torch" in sys.modules)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+
+
+BLOCK_TENSORFLOW = """
+import importlib.abc, sys
+class _NoTF(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("tensorflow is not installed (blocked by test)")
+sys.meta_path.insert(0, _NoTF())
+"""
+
+
+def test_jax_backend_without_tensorflow_trains():
+    proc = _run(
+        BLOCK_TENSORFLOW
+        + """
+import numpy as np, keras, keras_tl
+assert keras.backend.backend() == "jax"
+inputs = keras.Input((16, 16, 3))
+x = keras.layers.Conv2D(4, 3, name="c1")(inputs)
+x = keras.layers.Conv2D(4, 3, name="c2")(x)
+model = keras_tl.TransferClassifier(keras.Model(inputs, x), 2)
+model.unfreeze(blocks=1)
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+model.fit(np.zeros((4, 16, 16, 3)), np.array([0, 1, 0, 1]), verbose=0)
+print("tensorflow" in sys.modules)
+""",
+        KERAS_BACKEND="jax",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_console_script_is_declared():
+    from keras_tl import cli
+
+    assert callable(cli.main)
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        assert 'keras-tl = "keras_tl.cli:main"' in f.read()
+
+
+def test_version():
+    assert keras_tl.__version__.count(".") == 2
