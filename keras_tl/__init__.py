@@ -6,8 +6,10 @@ when first used, so `import keras_tl` works on the JAX backend without it.
 """
 
 from keras_tl import backbones
+from keras_tl import callbacks
 from keras_tl import layers
 from keras_tl import models
+from keras_tl import optimizers
 from keras_tl.models import TransferClassifier
 from keras_tl.version import __version__
 
@@ -15,6 +17,8 @@ __all__ = [
     "TransferClassifier",
     "__version__",
     "backbones",
+    "callbacks",
     "layers",
     "models",
+    "optimizers",
 ]

@@ -1,0 +1,102 @@
+import keras
+
+from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
+
+UNITS = ("epoch", "step")
+
+
+class GradualUnfreezing(FineTuningCallback):
+    """ULMFiT-style gradual unfreezing: one more block every `every` epochs
+    (or steps), each deeper block with a lower learning rate.
+
+    The head trains alone until `start`; then the top block joins, and one
+    more block every `every` units, up to `max_blocks`. With the defaults
+    each block's learning rate is the head's divided by 2.6 per level
+    (ULMFiT's discriminative fine-tuning), through a Keras
+    `MultiOptimizer` that the callback builds.
+
+    Args:
+        every: Units between unfreezing steps.
+        unit: `"epoch"` or `"step"` (counted from the start of `fit()`).
+        start: Unit at which the first block is unfrozen.
+        max_blocks: Stop after this many blocks (default: all).
+        lr_ratio: Top block's learning rate relative to the head's
+            (default `1 / 2.6`); `None` keeps one learning rate for all.
+        lr_factor: Divide the rate by this for each block deeper (2.6).
+        **kwargs: `backbone`, `block_starts`, `train_batchnorm`,
+            `warmup_steps`, `verbose`.
+
+    Example:
+
+    ```python
+    model.fit(train_ds, epochs=6,
+              callbacks=[keras_tl.callbacks.GradualUnfreezing(every=1)])
+    ```
+    """
+
+    def __init__(
+        self,
+        every=1,
+        unit="epoch",
+        start=1,
+        max_blocks=None,
+        lr_ratio=1 / 2.6,
+        lr_factor=2.6,
+        **kwargs,
+    ):
+        super().__init__(lr_ratio=lr_ratio, lr_factor=lr_factor, **kwargs)
+        if unit not in UNITS:
+            raise ValueError(f"`unit` must be one of {UNITS}. Received: {unit!r}")
+        for name, value, low in (("every", every, 1), ("start", start, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(
+                    f"`{name}` must be an integer >= {low}. Received: {value!r}"
+                )
+        if max_blocks is not None and (
+            not isinstance(max_blocks, int) or max_blocks < 1
+        ):
+            raise ValueError(
+                f"`max_blocks` must be None or an integer >= 1. Received: "
+                f"{max_blocks!r}"
+            )
+        self.every = every
+        self.unit = unit
+        self.start = start
+        self.max_blocks = max_blocks
+        self._step = 0
+        self._epoch = 0
+
+    def check_target(self, target):
+        if target.num_blocks == 0:
+            raise ValueError(
+                f"The backbone '{target.backbone.name}' has no blocks to "
+                "unfreeze gradually; pass block_starts=[layer names]."
+            )
+        if self.max_blocks is not None and self.max_blocks > target.num_blocks:
+            raise ValueError(
+                f"max_blocks={self.max_blocks} but the backbone "
+                f"'{target.backbone.name}' has {target.num_blocks} blocks."
+            )
+
+    def blocks_at(self, when):
+        if when < self.start:
+            return 0
+        limit = self.max_blocks or self.target.num_blocks
+        return min(limit, (when - self.start) // self.every + 1)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._step = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self.unit == "epoch":
+            self.set_trainable({"blocks": self.blocks_at(epoch)}, epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.unit == "step":
+            spec = {"blocks": self.blocks_at(self._step)}
+            self.set_trainable(spec, self._epoch, self._step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
