@@ -7,7 +7,9 @@ when first used, so `import keras_tl` works on the JAX backend without it.
 
 from keras_tl import backbones
 from keras_tl import callbacks
+from keras_tl import data
 from keras_tl import layers
+from keras_tl import mixed_precision
 from keras_tl import models
 from keras_tl import optimizers
 from keras_tl.models import TransferClassifier
@@ -18,7 +20,9 @@ __all__ = [
     "__version__",
     "backbones",
     "callbacks",
+    "data",
     "layers",
+    "mixed_precision",
     "models",
     "optimizers",
 ]

@@ -192,6 +192,14 @@ class ImageDataGeneratorAugmentation(DataLayer):
     # Shapes and learned statistics ---------------------------------------
 
     def build(self, input_shape):
+        if input_shape is None:  # inside tf.data on another backend
+            if self._needs_adapt:
+                raise ValueError(
+                    "Call adapt(images) (or build(input_shape)) before using "
+                    "feature-wise statistics or ZCA inside tf.data."
+                )
+            self.built = True
+            return
         channels = input_shape[-1]
         if self._needs_adapt:
             self.mean = self.add_weight(
