@@ -1,0 +1,107 @@
+"""What every benchmark shares: the environment record, timing
+statistics, the Markdown table and the JSON file."""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def device_name():
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform != "cpu":
+            return device.device_kind
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return tf.config.experimental.get_device_details(gpus[0]).get(
+                "device_name", "GPU"
+            )
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def versions():
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("keras", "keras_tl", "jax", "jaxlib", "tensorflow", "numpy"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    if "keras_tl" not in out:
+        from keras_tl import __version__
+
+        out["keras_tl"] = __version__
+    return out
+
+
+def environment(benchmark):
+    import keras
+
+    return {
+        "benchmark": benchmark,
+        "device": device_name(),
+        "backend": keras.backend.backend(),
+        "versions": versions(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "records": [],
+    }
+
+
+def summarize(samples):
+    """Median and spread of repeated measurements."""
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "repeats": len(samples),
+    }
+
+
+def timed(fn, repeats, warmup=1):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def markdown_table(rows, columns):
+    head = "| " + " | ".join(columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    lines = [head, rule]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            cells.append(f"{v:,.1f}" if isinstance(v, float) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write(result, out_dir=None, suffix=""):
+    out_dir = out_dir or RESULTS
+    os.makedirs(out_dir, exist_ok=True)
+    tag = result["backend"] + ("_" + suffix if suffix else "")
+    path = os.path.join(out_dir, f"{result['benchmark']}_{tag}.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    return path
