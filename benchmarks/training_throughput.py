@@ -49,6 +49,11 @@ def parse(argv):
     p.add_argument("--steps-per-execution", type=int, default=1)
     p.add_argument("--deadline", type=float, default=0, help="seconds; skip the rest after")
     p.add_argument("--out", default=None, help="results folder")
+    p.add_argument(
+        "--baseline", action="store_true",
+        help="also time the hand-written recipe: keras.applications model + "
+        "head, model.fit(float32 NumPy array), no keras_tl",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.models, args.policies = "mobilenet_v2", "float32"
@@ -204,6 +209,9 @@ def run(args):
             common.write(result, args.out)
         del model
         keras.backend.clear_session()
+    if args.baseline:
+        for policy in args.policies.split(","):
+            baseline(args, policy, pool, labels, result)
     keras.mixed_precision.set_global_policy("float32")
     result["skipped_for_deadline"] = skipped
     derive(result)
@@ -211,6 +219,59 @@ def run(args):
     print_report(result)
     print(f"\nwrote {path}")
     return result
+
+
+def baseline(args, policy, pool, labels, result):
+    """The Keras transfer-learning guide's code, fed the way most users do:
+    `model.fit(x_float32_numpy, y)`. Same backbone, batch and policy."""
+    import keras
+
+    from keras_tl.backbones import get_spec
+
+    keras.mixed_precision.set_global_policy(policy)
+    spec = get_spec(args.models.split(",")[0])
+    size = args.image_size
+    inputs = keras.Input((size, size, 3))
+    backbone = getattr(keras.applications, spec.constructor)(
+        include_top=False, weights=None, input_shape=(size, size, 3)
+    )
+    x = backbone(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(10, activation="softmax", dtype="float32")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")  # fmt: skip
+    rows = np.resize(np.arange(len(pool)), args.steps * args.batch_size)
+    x_np = pool[rows].astype("float32")
+    y_np = labels[rows] % 10
+    times = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            sync(self.model)
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            sync(self.model)
+            times.append(time.perf_counter() - self.start)
+
+    model.fit(x_np, y_np, batch_size=args.batch_size, epochs=args.repeats + 1,
+              verbose=0, callbacks=[Timer()])  # fmt: skip
+    stats = common.summarize([len(x_np) / t for t in times[1:]])
+    record = {
+        "model": spec.name, "policy": policy, "input": "plain_keras_fit",
+        "augmentation": False, "batch_size": args.batch_size,
+        "image_size": size, "images_per_second": stats["median"],
+        "images_per_second_min": stats["min"],
+        "images_per_second_max": stats["max"],
+        "step_ms": 1000 * args.batch_size / stats["median"],
+        "repeats": stats["repeats"], "warmup_seconds": times[0],
+    }  # fmt: skip
+    result["records"].append(record)
+    print(f"{spec.name:16s} {policy:15s} plain_keras_fit  {stats['median']:9.1f} img/s", flush=True)
+    common.write(result, args.out)
+    del model
+    keras.backend.clear_session()
 
 
 def plan(args):
@@ -235,6 +296,9 @@ def derive(result):
         bound = table.get((r["model"], r["policy"], "synthetic"))
         if bound and r["input"] != "synthetic":
             r["share_of_compute_bound"] = r["images_per_second"] / bound
+        plain = table.get((r["model"], r["policy"], "plain_keras_fit"))
+        if plain and r["input"] == "pipeline":
+            r["speedup_vs_plain_keras_fit"] = r["images_per_second"] / plain
         base = table.get((r["model"], "float32", r["input"]))
         if base and r["policy"] != "float32":
             r["speedup_vs_float32"] = r["images_per_second"] / base
@@ -247,11 +311,15 @@ def print_report(result):
         row = dict(r)
         row["share"] = f"{r['share_of_compute_bound']:.0%}" if "share_of_compute_bound" in r else ""
         row["mp speed-up"] = f"{r['speedup_vs_float32']:.2f}x" if "speedup_vs_float32" in r else ""
+        row["vs plain fit"] = (
+            f"{r['speedup_vs_plain_keras_fit']:.2f}x"
+            if "speedup_vs_plain_keras_fit" in r else ""
+        )  # fmt: skip
         row["spread"] = f"{r['images_per_second_min']:.0f}-{r['images_per_second_max']:.0f}"
         rows.append(row)
     print(common.markdown_table(
         rows, ["model", "policy", "input", "batch_size", "images_per_second",
-               "spread", "step_ms", "share", "mp speed-up"],
+               "spread", "step_ms", "share", "mp speed-up", "vs plain fit"],
     ))  # fmt: skip
     if result.get("skipped_for_deadline"):
         print("\nskipped (deadline):", ", ".join(result["skipped_for_deadline"]))
