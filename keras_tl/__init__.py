@@ -5,15 +5,25 @@ TensorFlow-only parts (`keras_tl.data`, `keras_tl.hub`) import TensorFlow
 when first used, so `import keras_tl` works on the JAX backend without it.
 """
 
-from keras_tl import backbones
-from keras_tl import callbacks
-from keras_tl import data
-from keras_tl import layers
-from keras_tl import mixed_precision
-from keras_tl import models
-from keras_tl import optimizers
-from keras_tl.models import TransferClassifier
-from keras_tl.version import __version__
+import os as _os
+import sys as _sys
+
+if _os.path.basename(_sys.argv[0]) == "keras-tl" or "keras_tl" in getattr(
+    _sys, "orig_argv", [])[1:3]:  # fmt: skip
+    # The command line prints one clear line per error, not TF's C++ logs.
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from keras_tl import backbones  # noqa: E402
+from keras_tl import callbacks  # noqa: E402
+from keras_tl import data  # noqa: E402
+from keras_tl import evaluation  # noqa: E402
+from keras_tl import hub  # noqa: E402
+from keras_tl import layers  # noqa: E402
+from keras_tl import mixed_precision  # noqa: E402
+from keras_tl import models  # noqa: E402
+from keras_tl import optimizers  # noqa: E402
+from keras_tl.models import TransferClassifier  # noqa: E402
+from keras_tl.version import __version__  # noqa: E402
 
 __all__ = [
     "TransferClassifier",
@@ -21,6 +31,8 @@ __all__ = [
     "backbones",
     "callbacks",
     "data",
+    "evaluation",
+    "hub",
     "layers",
     "mixed_precision",
     "models",

@@ -71,3 +71,18 @@ def test_console_script_is_declared():
 
 def test_version():
     assert keras_tl.__version__.count(".") == 2
+
+
+def test_hub_layer_refuses_other_backends_clearly():
+    proc = _run(
+        """
+        import keras_tl
+        try:
+            keras_tl.hub.HubFeatureVector("/tmp/x")
+        except ValueError as e:
+            print("needs the TensorFlow backend" in str(e))
+        """,
+        KERAS_BACKEND="jax",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "True"
