@@ -260,3 +260,15 @@ def test_composes_with_modern_keras_policies():
     assert tuple(mixed["labels"].shape) == (4, 2)
     cut = keras.layers.CutMix(seed=1)({"images": pipeline(x), "labels": labels})
     assert tuple(cut["images"].shape) == (4, 32, 32, 3)
+
+
+def test_flips_folded_into_the_affine_equal_flipping_after_it():
+    img = np.random.default_rng(3).uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
+    layer = Aug(rotation_range=1, horizontal_flip=True, vertical_flip=True)
+    base = {"theta": np.array([12.0, -7.0], "float32"),
+            "zoom_x": np.array([1.1, 0.9], "float32")}  # fmt: skip
+    plain = np.asarray(layer.transform_images(keras.ops.convert_to_tensor(img), base))
+    flipped = dict(base, flip_h=np.array([True, False]), flip_v=np.array([False, True]))
+    got = np.asarray(layer.transform_images(keras.ops.convert_to_tensor(img), flipped))
+    np.testing.assert_allclose(got[0], plain[0, :, ::-1], atol=1e-3)
+    np.testing.assert_allclose(got[1], plain[1, ::-1], atol=1e-3)

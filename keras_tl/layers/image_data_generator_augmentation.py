@@ -13,6 +13,8 @@ except ImportError:  # pragma: no cover - older Keras 3
     )
 from keras.src.random.seed_generator import SeedGenerator
 
+from keras_tl.layers.resampling import affine_resample
+
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 UNSUPPORTED = {
     "preprocessing_function": (
@@ -350,6 +352,16 @@ class ImageDataGeneratorAugmentation(DataLayer):
         # Centre it: C @ M @ C^-1.
         a2 = a2 + cx - a0 * cx - a1 * cy
         b2 = b2 + cy - b0 * cx - b1 * cy
+        # Flips come after the affine in ImageDataGenerator; folded in here
+        # they cost nothing: out(x, y) = affine_out(w - 1 - x, y).
+        if t.get("flip_h") is not None:
+            f = b.cast(t["flip_h"], "float32")
+            a2, b2 = a2 + f * a0 * 2.0 * cx, b2 + f * b0 * 2.0 * cx
+            a0, b0 = a0 * (1.0 - 2.0 * f), b0 * (1.0 - 2.0 * f)
+        if t.get("flip_v") is not None:
+            f = b.cast(t["flip_v"], "float32")
+            a2, b2 = a2 + f * a1 * 2.0 * cy, b2 + f * b1 * 2.0 * cy
+            a1, b1 = a1 * (1.0 - 2.0 * f), b1 * (1.0 - 2.0 * f)
         zeros = np_.zeros_like(a0)
         return np_.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
@@ -375,23 +387,18 @@ class ImageDataGeneratorAugmentation(DataLayer):
         b = self.backend
         np_ = b.numpy
         shape = b.core.shape(x)
+        flips_done = "theta" in t
         if "theta" in t:
-            x = b.image.affine_transform(
-                x,
-                self.affine_matrices(t, shape[1], shape[2]),
-                interpolation="nearest" if self.interpolation_order == 0
-                else "bilinear",
-                fill_mode=self.fill_mode,
-                fill_value=self.cval,
-            )  # fmt: skip
+            matrices = self.affine_matrices(t, shape[1], shape[2])
+            x = self._resample(x, matrices)
         if t.get("channel_shift") is not None:
             low = np_.min(x, axis=(1, 2, 3), keepdims=True)
             high = np_.max(x, axis=(1, 2, 3), keepdims=True)
             shift = b.cast(t["channel_shift"][:, None, None, None], x.dtype)
             x = np_.minimum(np_.maximum(x + shift, low), high)
-        if t.get("flip_h") is not None:
+        if t.get("flip_h") is not None and not flips_done:
             x = np_.where(t["flip_h"][:, None, None, None], np_.flip(x, 2), x)
-        if t.get("flip_v") is not None:
+        if t.get("flip_v") is not None and not flips_done:
             x = np_.where(t["flip_v"][:, None, None, None], np_.flip(x, 1), x)
         if t.get("brightness") is not None:
             factor = b.cast(t["brightness"][:, None, None, None], x.dtype)
@@ -417,6 +424,21 @@ class ImageDataGeneratorAugmentation(DataLayer):
             pcs = b.cast(self.convert_weight(self.principal_components), x.dtype)
             x = np_.reshape(np_.matmul(flat, pcs), shape)
         return x
+
+    def _resample(self, x, matrices):
+        b = self.backend
+        run = lambda x, m: affine_resample(
+            b, x, m, self.interpolation_order, self.fill_mode, self.cval
+        )
+        if b._backend == "tensorflow":
+            # Compile the gathers with XLA (also inside tf.data maps): one
+            # fused kernel instead of a dozen full-size intermediates.
+            import tensorflow as tf
+
+            if getattr(self, "_xla_resample", None) is None:
+                self._xla_resample = tf.function(run, jit_compile=True)
+            return self._xla_resample(x, matrices)
+        return run(x, matrices)
 
     def compute_output_shape(self, input_shape):
         return input_shape
