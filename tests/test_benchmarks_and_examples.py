@@ -1,0 +1,65 @@
+"""The benchmarks' --quick mode and the examples' --smoke mode run and
+write well-formed results (no timing is checked here)."""
+
+import importlib.util
+import json
+import os
+import sys
+
+import pytest
+
+import keras
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "examples"))
+
+
+def _check(path, benchmark):
+    with open(path) as f:
+        result = json.load(f)
+    assert result["benchmark"] == benchmark
+    assert result["backend"] == keras.backend.backend()
+    assert result["device"] and result["date"] and result["versions"]["keras"]
+    assert result["records"]
+    return result
+
+
+def test_training_throughput_quick(tmp_path):
+    from benchmarks import training_throughput
+
+    training_throughput.main(["--quick", "--out", str(tmp_path), "--inputs", "synthetic,pipeline"])
+    result = _check(tmp_path / f"training_throughput_{keras.backend.backend()}.json",
+                    "training_throughput")  # fmt: skip
+    kinds = {r["input"] for r in result["records"]}
+    assert {"synthetic", "pipeline"} <= kinds
+    assert all(r["images_per_second"] > 0 for r in result["records"])
+
+
+def test_bottleneck_quick(tmp_path):
+    from benchmarks import bottleneck
+
+    bottleneck.main(["--quick", "--out", str(tmp_path), "--repeats", "1"])
+    result = _check(tmp_path / f"bottleneck_{keras.backend.backend()}.json", "bottleneck")
+    assert result["speedup"] > 0
+
+
+def test_input_pipeline_quick(tmp_path):
+    pytest.importorskip("tensorflow")
+    from benchmarks import input_pipeline
+
+    input_pipeline.main(["--quick", "--out", str(tmp_path), "--images", "32"])
+    result = _check(tmp_path / f"input_pipeline_{keras.backend.backend()}.json", "input_pipeline")
+    assert set(result["ratios"]) == {"keras_tl_vs_ImageDataGenerator", "keras_tl_vs_chained_keras_layers"}
+
+
+EXAMPLES = ["chest_xray", "cats_vs_dogs_hub", "cats_vs_dogs_small_data", "birds", "dog_breeds"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_smoke(name):
+    if name == "cats_vs_dogs_hub" and keras.backend.backend() != "tensorflow":
+        pytest.skip("TF Hub SavedModels need the TensorFlow backend")
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--smoke"]) is not None

@@ -1,0 +1,136 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import keras
+import keras_tl
+from keras_tl import cli
+from keras_tl import evaluation
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+Image = pytest.importorskip("PIL.Image")
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture
+def xray(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "val", "test"):
+        for c, name in enumerate(("normal", "pneumonia")):
+            os.makedirs(tmp_path / "xray" / split / name)
+            for i in range(4):
+                level = 60 + 120 * c
+                px = np.clip(rng.normal(level, 20, (40, 40)), 0, 255).astype("uint8")
+                Image.fromarray(px, "L").save(tmp_path / "xray" / split / name / f"{i}.jpg")
+    return tmp_path / "xray"
+
+
+def test_train_evaluate_predict(xray, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = cli.main([
+        "train", str(xray), "--backbone", "mobilenet_v2", "--image-size", "32",
+        "--weights", "none", "--epochs", "1", "--fine-tune-epochs", "1",
+        "--batch-size", "4", "--class-weights", "--output", str(out),
+        "--augment", "rotation_range=10,zoom_range=[0.9,1.1],horizontal_flip=True",
+    ])  # fmt: skip
+    assert code == 0
+    for name in ("model.keras", "class_names.json", "history.csv", "report.txt"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "class_names.json").read_text()) == ["normal", "pneumonia"]
+    header = (out / "history.csv").read_text().splitlines()[0]
+    assert "trainable_params" in header and "val_loss" in header
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(out / "model.keras"), str(xray / "test"),
+                     "--output", str(tmp_path / "ev")]) == 0  # fmt: skip
+    assert "confusion matrix" in capsys.readouterr().out
+    image = str(xray / "test" / "normal" / "0.jpg")
+    assert cli.main(["predict", str(out / "model.keras"), image, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["label"] in ("normal", "pneumonia") and 0.5 <= rows[0]["confidence"] <= 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "missing_dir"], "data folder not found"),
+        (["predict", "nope.keras", "a.jpg"], "model file not found"),
+        (["bench", "nope"], "unknown benchmark"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and err[0].startswith("keras-tl: error:")
+
+
+def test_not_an_image_and_not_a_keras_tl_model(tmp_path, capsys):
+    text = tmp_path / "notes.jpg"
+    text.write_text("hello")
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    other.save(tmp_path / "plain.keras")
+    assert cli.main(["predict", str(tmp_path / "plain.keras"), str(text)]) == 2
+    assert "not a keras_tl TransferClassifier" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"\x00" * 10)
+    assert cli.main(["evaluate", str(garbage), str(tmp_path)]) == 2
+    assert "is not a Keras model file" in capsys.readouterr().err
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_tl", "train", str(tmp_path / "none")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("keras-tl: error:")
+
+
+def test_compare_models_and_report_values():
+    x = np.random.default_rng(0).uniform(0, 255, (12, 32, 32, 3)).astype("float32")
+    y = np.array([0, 1, 2] * 4)
+
+    class Oracle(keras.Model):  # predicts the true class with p=0.8
+        def call(self, inputs):
+            return keras.ops.one_hot(keras.ops.convert_to_tensor(y), 3) * 0.7 + 0.1
+
+    rows = evaluation.compare_models({"oracle": Oracle()}, (x, y))
+    assert rows[0]["accuracy"] == 1.0 and rows[0]["auc"] == 1.0
+    assert rows[0]["loss"] == pytest.approx(-np.log(0.8), rel=1e-3)
+    table = evaluation.format_table(rows)
+    assert "oracle" in table and "1.0000" in table
+    result = evaluation.metrics_from_predictions(
+        np.array([0, 0, 1, 1]), np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]]),
+        ["neg", "pos"],
+    )  # fmt: skip
+    assert result["accuracy"] == 0.5 and result["confusion_matrix"] == [[1, 1], [1, 1]]
+    assert result["auc"] == pytest.approx(0.75)
+    assert result["per_class"]["pos"]["recall"] == 0.5
+
+
+def test_plots_are_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = evaluation.metrics_from_predictions(
+        np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1)
+    result["y_true"], result["probabilities"] = np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1
+    for fn, name in ((evaluation.plot_confusion_matrix, "cm.png"), (evaluation.plot_roc, "roc.png")):
+        path = fn(result, str(tmp_path / name))
+        assert open(path, "rb").read(4) == b"\x89PNG"
+    path = evaluation.plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, str(tmp_path / "h.png"))
+    assert os.path.getsize(path) > 0
+
+
+def test_demo_small_config_writes_the_table(tmp_path):
+    from keras_tl import demo
+
+    result = demo.run(labels_per_class=(5,), epochs=2, pretrain_epochs=1, verbose=False)
+    demo.write_json(result, tmp_path / "demo.json")
+    table = json.loads((tmp_path / "demo.json").read_text())["labels_per_class"]
+    assert set(table) == {"5"}
+    assert set(table["5"]) == {"scratch", "feature_extraction", "fine_tuning"}
+    assert all(0.0 <= v <= 1.0 for v in table["5"].values())
