@@ -92,7 +92,10 @@ def markdown_table(rows, columns):
         cells = []
         for c in columns:
             v = row.get(c, "")
-            cells.append(f"{v:,.1f}" if isinstance(v, float) else str(v))
+            if isinstance(v, float):
+                cells.append(f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}")
+            else:
+                cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -82,7 +82,8 @@ def keras_chain_pass(root, args):
     import keras
     import tensorflow as tf
 
-    chain = keras.Sequential([
+    # Pipeline (not Sequential) so the chain also runs in tf.data on JAX.
+    chain = keras.layers.Pipeline([
         keras.layers.RandomRotation(AUGMENT["rotation_range"] / 360.0, fill_mode="nearest"),
         keras.layers.RandomTranslation(0.2, 0.2, fill_mode="nearest"),
         keras.layers.RandomShear(x_factor=0.2, y_factor=0.2, fill_mode="nearest"),

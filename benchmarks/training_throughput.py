@@ -56,7 +56,8 @@ def parse(argv):
     )
     args = p.parse_args(argv)
     if args.quick:
-        args.models, args.policies = "mobilenet_v2", "float32"
+        args.models = args.models if "--models" in (argv or []) else "mobilenet_v2"
+        args.policies = "float32"
         args.image_size, args.batch_size = 32, 8
         args.steps, args.repeats, args.pool = 3, 2, 32
     return args
@@ -106,7 +107,7 @@ def sync(model):
     keras.ops.convert_to_numpy(model.trainable_weights[-1])
 
 
-def time_fit(model, data, repeats):
+def time_fit(model, data, repeats, **fit_kwargs):
     """Seconds per epoch for `repeats` epochs after one warm-up epoch."""
     import keras
 
@@ -121,7 +122,7 @@ def time_fit(model, data, repeats):
             sync(self.model)
             times.append(time.perf_counter() - self.start)
 
-    model.fit(data, epochs=repeats + 1, verbose=0, callbacks=[Timer()])
+    model.fit(data, epochs=repeats + 1, verbose=0, callbacks=[Timer()], **fit_kwargs)
     return times[1:], times[0]
 
 
@@ -243,21 +244,9 @@ def baseline(args, policy, pool, labels, result):
                   loss="sparse_categorical_crossentropy")  # fmt: skip
     rows = np.resize(np.arange(len(pool)), args.steps * args.batch_size)
     x_np = pool[rows].astype("float32")
-    y_np = labels[rows] % 10
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            sync(self.model)
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            sync(self.model)
-            times.append(time.perf_counter() - self.start)
-
-    model.fit(x_np, y_np, batch_size=args.batch_size, epochs=args.repeats + 1,
-              verbose=0, callbacks=[Timer()])  # fmt: skip
-    stats = common.summarize([len(x_np) / t for t in times[1:]])
+    times, warmup = time_fit(model, x_np, args.repeats, y=labels[rows] % 10,
+                             batch_size=args.batch_size)
+    stats = common.summarize([len(x_np) / t for t in times])
     record = {
         "model": spec.name, "policy": policy, "input": "plain_keras_fit",
         "augmentation": False, "batch_size": args.batch_size,
@@ -265,7 +254,7 @@ def baseline(args, policy, pool, labels, result):
         "images_per_second_min": stats["min"],
         "images_per_second_max": stats["max"],
         "step_ms": 1000 * args.batch_size / stats["median"],
-        "repeats": stats["repeats"], "warmup_seconds": times[0],
+        "repeats": stats["repeats"], "warmup_seconds": warmup,
     }  # fmt: skip
     result["records"].append(record)
     print(f"{spec.name:16s} {policy:15s} plain_keras_fit  {stats['median']:9.1f} img/s", flush=True)

@@ -39,7 +39,8 @@ def predict_with_labels(model, data, batch_size=32):
         ys, ps = [], []
         for batch in data:
             x, y = batch[0], batch[1]
-            ps.append(np.asarray(model.predict_on_batch(x)))
+            # tf.data yields TF tensors; other backends want NumPy.
+            ps.append(np.asarray(model.predict_on_batch(np.asarray(x))))
             ys.append(np.asarray(y))
         probs, labels = np.concatenate(ps), np.concatenate(ys)
     if getattr(model, "from_logits", False):

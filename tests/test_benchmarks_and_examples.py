@@ -27,11 +27,13 @@ def _check(path, benchmark):
 def test_training_throughput_quick(tmp_path):
     from benchmarks import training_throughput
 
-    training_throughput.main(["--quick", "--out", str(tmp_path), "--inputs", "synthetic,pipeline"])
+    # One compiled model (VGG16 compiles fastest) serves both inputs.
+    training_throughput.main(["--quick", "--out", str(tmp_path), "--models", "vgg16",
+                              "--inputs", "pipeline,pipeline_host", "--repeats", "1"])
     result = _check(tmp_path / f"training_throughput_{keras.backend.backend()}.json",
                     "training_throughput")  # fmt: skip
     kinds = {r["input"] for r in result["records"]}
-    assert {"synthetic", "pipeline"} <= kinds
+    assert kinds == {"pipeline", "pipeline_host"}
     assert all(r["images_per_second"] > 0 for r in result["records"])
 
 
@@ -57,8 +59,10 @@ EXAMPLES = ["chest_xray", "cats_vs_dogs_hub", "cats_vs_dogs_small_data", "birds"
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_smoke(name):
-    if name == "cats_vs_dogs_hub" and keras.backend.backend() != "tensorflow":
-        pytest.skip("TF Hub SavedModels need the TensorFlow backend")
+    if keras.backend.backend() != "tensorflow" and name != "birds":
+        # The examples are user scripts over the same library calls the
+        # unit tests cover on both backends; JAX runs one of them.
+        pytest.skip("examples run on TensorFlow; birds also on JAX")
     spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -69,13 +69,33 @@ class FineTuningCallback(keras.callbacks.Callback):
     def check_target(self, target):
         pass
 
+    def check_blocks(self, target, max_blocks):
+        """For callbacks that open blocks one by one."""
+        if target.num_blocks == 0:
+            raise ValueError(
+                f"The backbone '{target.backbone.name}' has no blocks to "
+                "unfreeze; pass block_starts=[layer names]."
+            )
+        if max_blocks is not None and max_blocks > target.num_blocks:
+            raise ValueError(
+                f"max_blocks={max_blocks} but the backbone "
+                f"'{target.backbone.name}' has {target.num_blocks} blocks."
+            )
+
     def on_train_begin(self, logs=None):
         self.target = resolve_target(
             self.model, self.backbone_arg, self.block_starts,
             self.train_batchnorm,
         )  # fmt: skip
         self.check_target(self.target)
-        self._base_optimizer = self.model.optimizer
+        self._step = 0  # counted from the start of this fit()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
 
     def set_trainable(self, spec, epoch, step=None):
         """Apply `spec` now; rebuild the optimizer if anything changed."""

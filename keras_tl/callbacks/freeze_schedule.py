@@ -53,7 +53,6 @@ class FreezeSchedule(FineTuningCallback):
             parsed[when] = freezing.parse_spec(spec)
         self.schedule = dict(sorted(parsed.items()))
         self.unit = unit
-        self._step = 0
 
     def check_target(self, target):
         for spec in self.schedule.values():
@@ -66,12 +65,8 @@ class FreezeSchedule(FineTuningCallback):
                 current = spec
         return current
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._step = 0
-
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        super().on_epoch_begin(epoch, logs)
         if self.unit == "epoch":
             spec = self.spec_at(epoch)
             if spec is not None:
@@ -80,6 +75,3 @@ class FreezeSchedule(FineTuningCallback):
     def on_train_batch_begin(self, batch, logs=None):
         if self.unit == "step" and self._step in self.schedule:
             self.set_trainable(self.schedule[self._step], self._epoch, self._step)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1

@@ -63,20 +63,9 @@ class GradualUnfreezing(FineTuningCallback):
         self.unit = unit
         self.start = start
         self.max_blocks = max_blocks
-        self._step = 0
-        self._epoch = 0
 
     def check_target(self, target):
-        if target.num_blocks == 0:
-            raise ValueError(
-                f"The backbone '{target.backbone.name}' has no blocks to "
-                "unfreeze gradually; pass block_starts=[layer names]."
-            )
-        if self.max_blocks is not None and self.max_blocks > target.num_blocks:
-            raise ValueError(
-                f"max_blocks={self.max_blocks} but the backbone "
-                f"'{target.backbone.name}' has {target.num_blocks} blocks."
-            )
+        self.check_blocks(target, self.max_blocks)
 
     def blocks_at(self, when):
         if when < self.start:
@@ -84,12 +73,8 @@ class GradualUnfreezing(FineTuningCallback):
         limit = self.max_blocks or self.target.num_blocks
         return min(limit, (when - self.start) // self.every + 1)
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._step = 0
-
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        super().on_epoch_begin(epoch, logs)
         if self.unit == "epoch":
             self.set_trainable({"blocks": self.blocks_at(epoch)}, epoch)
 
@@ -97,6 +82,3 @@ class GradualUnfreezing(FineTuningCallback):
         if self.unit == "step":
             spec = {"blocks": self.blocks_at(self._step)}
             self.set_trainable(spec, self._epoch, self._step)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1

@@ -68,16 +68,7 @@ class UnfreezeOnPlateau(FineTuningCallback):
         self.max_blocks = max_blocks
 
     def check_target(self, target):
-        if target.num_blocks == 0:
-            raise ValueError(
-                f"The backbone '{target.backbone.name}' has no blocks; pass "
-                "block_starts=[layer names]."
-            )
-        if self.max_blocks is not None and self.max_blocks > target.num_blocks:
-            raise ValueError(
-                f"max_blocks={self.max_blocks} but the backbone "
-                f"'{target.backbone.name}' has {target.num_blocks} blocks."
-            )
+        self.check_blocks(target, self.max_blocks)
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -92,6 +83,7 @@ class UnfreezeOnPlateau(FineTuningCallback):
         return value > self.best + self.min_delta
 
     def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
         if self._pending is not None:
             self.set_trainable({"blocks": self._pending}, epoch)
             self._pending = None

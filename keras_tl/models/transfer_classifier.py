@@ -328,7 +328,7 @@ class TransferClassifier(keras.Model):
                 labels.append(np.asarray(y))
             else:
                 x = batch
-            feats.append(np.asarray(fn(x)))
+            feats.append(np.asarray(fn(np.asarray(x))))
         feats = np.concatenate(feats)
         return (feats, np.concatenate(labels)) if labels else feats
 

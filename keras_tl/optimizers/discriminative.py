@@ -6,6 +6,25 @@ from keras import ops
 from keras_tl.models.target import resolve_target
 
 
+def _rate_config(rate):
+    """A float stays a float; a schedule becomes its serialized config."""
+    if isinstance(rate, (int, float)):
+        return rate
+    return keras.saving.serialize_keras_object(rate)
+
+
+def _rate_from_config(rate):
+    if isinstance(rate, dict):
+        return keras.saving.deserialize_keras_object(rate)
+    return rate
+
+
+def _rate_at(rate, step):
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        return rate(step)
+    return rate
+
+
 @keras.saving.register_keras_serializable(package="keras_tl")
 class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """`factor * schedule(step)`: one schedule, shared by every group.
@@ -20,25 +39,14 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.factor = float(factor)
 
     def __call__(self, step):
-        base = self.schedule
-        if isinstance(base, keras.optimizers.schedules.LearningRateSchedule):
-            base = base(step)
-        return ops.multiply(base, self.factor)
+        return ops.multiply(_rate_at(self.schedule, step), self.factor)
 
     def get_config(self):
-        schedule = self.schedule
-        if not isinstance(schedule, (int, float)):
-            schedule = keras.saving.serialize_keras_object(schedule)
-        return {"schedule": schedule, "factor": self.factor}
+        return {"schedule": _rate_config(self.schedule), "factor": self.factor}
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config["schedule"], dict):
-            config["schedule"] = keras.saving.deserialize_keras_object(
-                config["schedule"]
-            )
-        return cls(**config)
+        return cls(_rate_from_config(config["schedule"]), config["factor"])
 
 
 @keras.saving.register_keras_serializable(package="keras_tl")
@@ -63,27 +71,17 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.warmup_steps = int(warmup_steps)
 
     def __call__(self, step):
-        target = self.target
-        if isinstance(target, keras.optimizers.schedules.LearningRateSchedule):
-            target = target(step)
+        target = _rate_at(self.target, step)
         step = ops.cast(step, "float32")
         ramp = ops.minimum(1.0, (step + 1.0) / float(self.warmup_steps))
         return ops.multiply(target, ramp)
 
     def get_config(self):
-        target = self.target
-        if not isinstance(target, (int, float)):
-            target = keras.saving.serialize_keras_object(target)
-        return {"target": target, "warmup_steps": self.warmup_steps}
+        return {"target": _rate_config(self.target), "warmup_steps": self.warmup_steps}
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config["target"], dict):
-            config["target"] = keras.saving.deserialize_keras_object(
-                config["target"]
-            )
-        return cls(**config)
+        return cls(_rate_from_config(config["target"]), config["warmup_steps"])
 
 
 def block_learning_rates(num_blocks, lr_ratio=1.0, lr_factor=2.6, lr_range=None):
