@@ -142,3 +142,24 @@ def test_clear_errors(tmp_path):
         HFV(str(tf1))
     with pytest.raises(OSError, match="Download the model on a machine"):
         HFV("https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/4")
+
+
+def test_works_with_the_freeze_schedule(tmp_path):
+    path = _reusable_module(tmp_path / "fv")
+    model = keras_tl.TransferClassifier(
+        keras_tl.hub.HubFeatureVector(path, input_shape=(16, 16, 3)), 2,
+        input_shape=(16, 16, 3),
+    )  # fmt: skip
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    kernel = [w for w in model.backbone.weights if "kernel" in w.name][0]
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(np.array(kernel))
+
+    start = np.array(kernel)
+    model.fit(_images(16), np.arange(16) % 2, epochs=3, verbose=0,
+              callbacks=[keras_tl.callbacks.FreezeSchedule({0: "head", 2: "all"}), Record()])
+    np.testing.assert_array_equal(seen[1], start)  # frozen for epochs 0-1
+    assert not np.array_equal(seen[2], seen[1])  # fine-tuned in epoch 2
