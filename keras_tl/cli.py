@@ -302,6 +302,11 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    import warnings
+
+    # fit() on a tf.data.Dataset warns that its default shuffle=True is
+    # ignored; our datasets shuffle themselves.
+    warnings.filterwarnings("ignore", message=".*shuffle=True. was passed")
     if args.command == "bench" and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:

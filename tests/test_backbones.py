@@ -136,6 +136,11 @@ def test_weights_from_a_file_the_test_makes(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_nasnet_imagenet_weights_need_their_size():
+    with pytest.raises(ValueError, match=r"only for input_shape=\(224, 224, 3\)"):
+        backbones.build_backbone("nasnet_mobile", (96, 96, 3), "imagenet")
+
+
 def test_missing_weights_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="existing weights file"):
         backbones.build_backbone("vgg16", None, str(tmp_path / "nope.h5"))

@@ -74,6 +74,12 @@ def build_backbone(name, input_shape=None, weights="imagenet"):
                 f"`weights` must be None, 'imagenet' or the path to an "
                 f"existing weights file. Received: weights={weights!r}"
             )
+    if spec.fixed_size and weights == "imagenet" and input_shape != spec.default_input_shape:
+        raise ValueError(
+            f"ImageNet weights for '{spec.name}' exist only for "
+            f"input_shape={spec.default_input_shape}. Received: "
+            f"input_shape={input_shape}. Use that size, or weights=None."
+        )
     constructor = getattr(keras.applications, spec.constructor)
     try:
         backbone = constructor(

@@ -114,7 +114,6 @@ class TransferClassifier(keras.Model):
         self.backbone = model
         self.num_classes = int(num_classes)
         self._input_shape_arg = tuple(input_shape)
-        self.weights_arg = weights
         self.pooling = pooling
         self.head_units = tuple(int(u) for u in head_units)
         self.dropout = float(dropout)
