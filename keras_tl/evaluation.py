@@ -56,6 +56,11 @@ def predict_with_labels(model, data, batch_size=32):
     return labels, probs
 
 
+def _clipped(probs, eps=1e-7):
+    p = np.clip(probs, eps, 1.0)
+    return p / p.sum(-1, keepdims=True)
+
+
 def _softmax(z):
     z = z - z.max(-1, keepdims=True)
     e = np.exp(z)
@@ -78,7 +83,7 @@ def metrics_from_predictions(y_true, probs, class_names=None):
         "precision": float(p.mean()),
         "recall": float(r.mean()),
         "f1": float(f.mean()),
-        "loss": float(m.log_loss(y_true, np.clip(probs, 1e-7, 1), labels=labels)),
+        "loss": float(m.log_loss(y_true, _clipped(probs), labels=labels)),
         "per_class": {
             name: {"precision": float(p[i]), "recall": float(r[i]),
                    "f1": float(f[i]), "support": int(support[i])}
