@@ -10,8 +10,21 @@ import sys as _sys
 
 if _os.path.basename(_sys.argv[0]) == "keras-tl" or "keras_tl" in getattr(
     _sys, "orig_argv", [])[1:3]:  # fmt: skip
-    # The command line prints one clear line per error, not TF's C++ logs.
+    # The command line prints one clear line per error, not TF's C++ logs,
+    # some of which TensorFlow writes to fd 2 before reading any setting.
     _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _saved, _null = _os.dup(2), _os.open(_os.devnull, _os.O_WRONLY)
+    _os.dup2(_null, 2)
+    try:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            pass
+        import keras  # noqa: F401
+    finally:
+        _os.dup2(_saved, 2)
+        _os.close(_saved)
+        _os.close(_null)
 
 from keras_tl import backbones  # noqa: E402
 from keras_tl import callbacks  # noqa: E402

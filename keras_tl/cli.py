@@ -307,6 +307,10 @@ def main(argv=None):
     # fit() on a tf.data.Dataset warns that its default shuffle=True is
     # ignored; our datasets shuffle themselves.
     warnings.filterwarnings("ignore", message=".*shuffle=True. was passed")
+    # TF's Python logger reports every retrace of a new model's predict step.
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     if args.command == "bench" and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:

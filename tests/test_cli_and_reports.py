@@ -88,7 +88,8 @@ def test_console_script_runs_without_traceback(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("keras-tl: error:")
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-tl: error:"), lines
 
 
 def test_compare_models_and_report_values():
