@@ -243,19 +243,15 @@ def cmd_predict(args):
     import numpy as np
 
     from keras_tl.data import check_image_file
+    from keras_tl.data.arrays import read_image
 
     model = _load_model(args.model)
-    from PIL import Image
-
-    height, width = model._input_shape_arg[:2]
     batch = []
     for path in args.images:
         reason = check_image_file(path) if os.path.exists(path) else "does not exist"
         if reason:
             raise CliError(f"{path} {reason}")
-        with Image.open(path) as img:
-            img = img.convert("RGB").resize((width, height), Image.BILINEAR)
-            batch.append(np.asarray(img, dtype="float32"))
+        batch.append(read_image(path, model._input_shape_arg[:2]))
     labels, confidence = model.predict_labels(np.stack(batch))
     rows = [{"image": p, "label": l, "confidence": float(c)}
             for p, l, c in zip(args.images, labels, confidence)]  # fmt: skip

@@ -130,12 +130,16 @@ def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",
         )
     paths, labels, class_names = files.list_class_folders(str(directory), class_names)
     paths, labels, _ = files.filter_images(paths, labels, on_error)
-    images = []
-    for path in paths:
-        with Image.open(path) as img:
-            img = img.convert(modes[color_mode]).resize(
-                (image_size[1], image_size[0]), Image.BILINEAR
-            )
-            array = np.asarray(img, dtype="float32")
-        images.append(array[..., None] if array.ndim == 2 else array)
+    images = [read_image(p, image_size, modes[color_mode]) for p in paths]
     return np.stack(images), np.asarray(labels), class_names
+
+
+def read_image(path, image_size, mode="RGB"):
+    """One image file as a float32 `(height, width, channels)` array in
+    `[0, 255]`, resized bilinearly with Pillow (no TensorFlow)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert(mode).resize((image_size[1], image_size[0]), Image.BILINEAR)
+        array = np.asarray(img, dtype="float32")
+    return array[..., None] if array.ndim == 2 else array

@@ -3,7 +3,6 @@
 
 import keras
 
-from keras_tl.backbones.blocks import find_blocks
 from keras_tl.backbones.blocks import layer_index
 
 SPEC_KEYS = ("layers", "from_layer", "blocks")
@@ -115,16 +114,6 @@ def apply(backbone, start, train_batchnorm=False):
         ):
             train = False
         layer.trainable = train
-
-
-def set_trainable(backbone, spec, blocks=None, train_batchnorm=False):
-    """Parse, resolve and apply `spec`; returns the first trainable index."""
-    parsed = spec if isinstance(spec, tuple) else parse_spec(spec)
-    if blocks is None and parsed[0] == "blocks":
-        blocks = find_blocks(backbone)
-    start = first_trainable_index(backbone, parsed, blocks)
-    apply(backbone, start, train_batchnorm)
-    return start
 
 
 def trainable_layer_names(backbone):

@@ -209,8 +209,7 @@ class TransferClassifier(keras.Model):
 
     def freeze_backbone(self):
         """Freeze the whole backbone; only the head trains."""
-        freezing.apply(self.backbone, len(getattr(self.backbone, "layers", [0])))
-        return self
+        return self.unfreeze("head")
 
     def unfreeze(self, spec=None, *, layers=None, from_layer=None, blocks=None):
         """Choose which top part of the backbone trains; the rest is frozen.
