@@ -61,14 +61,16 @@ def write_digits(root, labels_per_class=(5, 10, 20), seed=0):
             save("test", digit, i)
 
 
-def demo_backbone(name="digits_cnn"):
-    """Three conv blocks with BatchNorm: small enough for a laptop CPU."""
+def demo_backbone(name="digits_cnn", filters=(32, 64, 128), convs_per_block=1):
+    """Conv blocks with BatchNorm: small enough for a laptop CPU."""
     inputs = keras.Input(IMAGE_SIZE + (3,))
     x = inputs
-    for i, filters in enumerate((32, 64, 128)):
-        x = keras.layers.Conv2D(filters, 3, padding="same", name=f"block{i}_conv")(x)
-        x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
-        x = keras.layers.ReLU(name=f"block{i}_relu")(x)
+    for i, width in enumerate(filters):
+        for j in range(convs_per_block):
+            tag = f"{i}" if convs_per_block == 1 else f"{i}_{j}"
+            x = keras.layers.Conv2D(width, 3, padding="same", name=f"block{tag}_conv")(x)
+            x = keras.layers.BatchNormalization(name=f"block{tag}_bn")(x)
+            x = keras.layers.ReLU(name=f"block{tag}_relu")(x)
         x = keras.layers.MaxPooling2D(name=f"block{i}_pool")(x)
     return keras.Model(inputs, x, name=name)
 

@@ -54,6 +54,33 @@ def test_input_pipeline_quick(tmp_path):
     assert set(result["ratios"]) == {"keras_tl_vs_ImageDataGenerator", "keras_tl_vs_chained_keras_layers"}
 
 
+def test_demo_transfer_gap_quick(tmp_path):
+    pytest.importorskip("sklearn")
+    from benchmarks import demo_transfer_gap
+
+    demo_transfer_gap.main(["--quick", "--out", str(tmp_path)])
+    result = _check(tmp_path / f"demo_transfer_gap_{keras.backend.backend()}_quick.json",
+                    "demo_transfer_gap")  # fmt: skip
+    (record,) = result["records"]
+    accuracies = [record[m] for m in demo_transfer_gap.METHODS]
+    assert all(0.0 <= a <= 1.0 for a in accuracies)
+    gap = result["summary"]["jitter"]["2"]["gap"]
+    assert gap["mean"] == pytest.approx(max(accuracies[1:]) - accuracies[0])
+
+
+def test_demo_transfer_gap_summary_arithmetic():
+    from benchmarks.demo_transfer_gap import summarize
+
+    draws = [{"10": {"scratch": 0.5, "feature_extraction": 0.7, "fine_tuning": 0.6}},
+             {"10": {"scratch": 0.8, "feature_extraction": 0.7, "fine_tuning": 0.75}}]  # fmt: skip
+    entry = summarize(draws)["10"]
+    assert entry["scratch"]["mean"] == pytest.approx(0.65)
+    assert entry["scratch"]["std"] == pytest.approx(0.15)
+    assert entry["gap"]["min"] == pytest.approx(-0.05)
+    assert entry["gap"]["max"] == pytest.approx(0.2)
+    assert entry["gap"]["mean"] == pytest.approx(0.075)
+
+
 EXAMPLES = ["chest_xray", "cats_vs_dogs_hub", "cats_vs_dogs_small_data", "birds", "dog_breeds"]
 
 

@@ -1,0 +1,214 @@
+"""How much does transfer beat training from scratch in the demo's setting?
+
+`keras-tl demo` runs one few-shot draw. This repeats the demo's protocol
+(pre-train on digits 0-4, then scratch / feature extraction / fine-tuning
+on k labelled images per class of digits 5-9, test on the rest) over
+several draws and several variants of backbone depth and image difficulty,
+and prints mean, spread and the smallest transfer-minus-scratch gap per
+variant. Needs no TensorFlow; the digits come from scikit-learn or from an
+`.npz` with `images` (N, 8, 8) and `target` (`--digits`), for machines
+without scikit-learn.
+
+    python -m benchmarks.demo_transfer_gap --quick
+    KERAS_BACKEND=jax python -m benchmarks.demo_transfer_gap --draws 8
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from benchmarks import common
+
+# name: (backbone kwargs, image-difficulty kwargs)
+VARIANTS = {
+    "demo": ({}, {}),
+    "deep": (dict(filters=(16, 32, 64), convs_per_block=3), {}),
+    "noisy": ({}, dict(noise=0.2, contrast=0.3)),
+    "noisy_deep": (dict(filters=(16, 32, 64), convs_per_block=3), dict(noise=0.2, contrast=0.3)),
+    "jitter": ({}, dict(noise=0.15, jitter=True)),
+    "jitter_deep": (dict(filters=(16, 32, 64), convs_per_block=3), dict(noise=0.15, jitter=True)),
+}
+METHODS = ("scratch", "feature_extraction", "fine_tuning")
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny run (<1 min on CPU)")
+    p.add_argument("--draws", type=int, default=8)
+    p.add_argument("--labels-per-class", type=int, nargs="+", default=[5, 10])
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--pretrain-epochs", type=int, default=8)
+    p.add_argument("--digits", help="npz with images and target (else scikit-learn)")
+    p.add_argument("--deadline", type=float, default=0, help="seconds; stop after")
+    p.add_argument("--out", help="results folder (default benchmarks/results)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.draws, args.epochs, args.pretrain_epochs = 1, 2, 1
+        args.labels_per_class, args.variants = [2], ["jitter"]
+    return args
+
+
+def load_digits(path):
+    if path:
+        with np.load(path) as f:
+            return f["images"].astype("float32"), f["target"]
+    from sklearn.datasets import load_digits as sk_load
+
+    d = sk_load()
+    return d.images.astype("float32"), d.target
+
+
+def render(images, rng, noise=0.0, contrast=0.0, jitter=False):
+    """8x8 digits (0-16) -> 32x32x3 uint8, as the demo's loader gives them,
+    with optional random geometry, contrast and pixel noise."""
+    import keras
+
+    from keras_tl.demo import IMAGE_SIZE
+    from keras_tl.layers import ImageDataGeneratorAugmentation
+
+    x = keras.ops.image.resize(images[..., None] * (255.0 / 16.0), IMAGE_SIZE)
+    x = keras.ops.convert_to_numpy(x)
+    if jitter:
+        # The augmentation layer in training mode draws one fixed random
+        # geometry per image: the rendered set keeps it.
+        layer = ImageDataGeneratorAugmentation(
+            rotation_range=15, width_shift_range=0.15, height_shift_range=0.15,
+            zoom_range=(1.0, 1.6), seed=int(rng.integers(1 << 30)),
+        )  # fmt: skip
+        x = keras.ops.convert_to_numpy(layer(x, training=True))
+    x = x / 255.0
+    if contrast:
+        lo = rng.uniform(0, contrast, (len(x), 1, 1, 1))
+        hi = rng.uniform(1 - contrast, 1, (len(x), 1, 1, 1))
+        x = lo + (hi - lo) * x
+    if noise:
+        x = x + rng.normal(0, noise, x.shape)
+    x = (np.clip(x, 0, 1) * 255).astype("uint8")
+    return np.repeat(x, 3, axis=-1)
+
+
+def one_draw(images, target, draw, backbone_kw, image_kw, args):
+    """The demo's protocol on arrays; returns {k: {method: accuracy}}."""
+    import keras
+
+    from keras_tl import demo
+    from keras_tl.callbacks import FreezeSchedule
+    from keras_tl.models import TransferClassifier
+
+    rng = np.random.default_rng(draw)
+    x = render(images, rng, **image_kw)
+    keras.utils.set_random_seed(draw)
+
+    def classifier(backbone, train_batchnorm):
+        return TransferClassifier(backbone, 5, preprocessing="tf", pooling="flatten",
+                                  augmentation=demo._augment(draw),
+                                  train_batchnorm=train_batchnorm)  # fmt: skip
+
+    source = target < 5
+    base = classifier(demo.demo_backbone(**backbone_kw), True)
+    base.unfreeze("all")
+    demo._compile(base, 2e-3).fit(x[source], target[source], batch_size=64,
+                                  epochs=args.pretrain_epochs, verbose=0)  # fmt: skip
+    pretrained = base.backbone.get_weights()
+
+    largest = max(args.labels_per_class)
+    order = {c: rng.permutation(np.flatnonzero(target == c)) for c in range(5, 10)}
+    test = np.concatenate([order[c][largest:] for c in order])
+    out = {}
+    for k in args.labels_per_class:
+        train = np.concatenate([order[c][:k] for c in order])
+        row = {}
+        for method in METHODS:
+            keras.utils.set_random_seed(draw)
+            backbone = demo.demo_backbone(**backbone_kw)
+            if method != "scratch":
+                backbone.set_weights(pretrained)
+            model = classifier(backbone, method == "scratch")
+            callbacks = []
+            if method == "scratch":
+                model.unfreeze("all")
+            if method == "fine_tuning":
+                callbacks = [FreezeSchedule({0: "head", args.epochs // 2: "all"},
+                                            lr_ratio=0.1, verbose=0)]  # fmt: skip
+            demo._compile(model, 2e-3).fit(
+                x[train], target[train] - 5, batch_size=16, epochs=args.epochs,
+                verbose=0, callbacks=callbacks,
+            )  # fmt: skip
+            pred = model.predict(x[test], batch_size=256, verbose=0).argmax(-1)
+            row[method] = float(np.mean(pred == target[test] - 5))
+        out[str(k)] = row
+    return out
+
+
+def summarize(draws):
+    """Per k: mean/std per method, and the gap best-transfer minus scratch."""
+    table = {}
+    for k in draws[0]:
+        rows = [d[k] for d in draws]
+        entry = {}
+        for m in METHODS:
+            v = [r[m] for r in rows]
+            entry[m] = {"mean": statistics.fmean(v),
+                        "std": statistics.pstdev(v)}  # fmt: skip
+        gaps = [max(r["feature_extraction"], r["fine_tuning"]) - r["scratch"] for r in rows]
+        entry["gap"] = {"mean": statistics.fmean(gaps), "min": min(gaps),
+                        "max": max(gaps), "draws": len(gaps)}  # fmt: skip
+        table[k] = entry
+    return table
+
+
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    images, target = load_digits(args.digits)
+    result = common.environment("demo_transfer_gap")
+    result["settings"] = {k: v for k, v in vars(args).items() if k not in ("out", "digits")}
+    began = time.perf_counter()
+    raw = {v: [] for v in args.variants}
+    stopped = False
+    # Draws outermost, so a deadline still leaves every variant measured.
+    for draw in range(args.draws):
+        for name in args.variants:
+            if args.deadline and time.perf_counter() - began > args.deadline:
+                stopped = True
+                break
+            start = time.perf_counter()
+            backbone_kw, image_kw = VARIANTS[name]
+            raw[name].append(one_draw(images, target, draw, backbone_kw, image_kw, args))
+            print(f"draw {draw} {name:<12} {time.perf_counter() - start:5.1f}s "
+                  f"{json.dumps(raw[name][-1])}", flush=True)  # fmt: skip
+        if stopped:
+            break
+    result["records"] = [
+        {"variant": name, "draw": draw, "labels_per_class": int(k), **row}
+        for name, draws in raw.items()
+        for draw, table in enumerate(draws)
+        for k, row in table.items()
+    ]
+    result["summary"] = {n: summarize(d) for n, d in raw.items() if d}
+    result["seconds"] = round(time.perf_counter() - began, 1)
+    rows = []
+    for name, table in result["summary"].items():
+        for k, e in table.items():
+            row = {"variant": name, "labels/class": k, "draws": e["gap"]["draws"]}
+            for m in METHODS:
+                row[m] = f"{e[m]['mean']:.3f} ± {e[m]['std']:.3f}"
+            row["gap mean"] = f"{e['gap']['mean'] * 100:+.1f}"
+            row["gap min"] = f"{e['gap']['min'] * 100:+.1f}"
+            rows.append(row)
+    columns = ["variant", "labels/class", "draws", *METHODS, "gap mean", "gap min"]
+    print("\ntest accuracy (mean ± std over draws); gap = best transfer - scratch, points")
+    print(common.markdown_table(rows, columns))
+    print(f"device: {result['device']}; {result['seconds']:.0f}s")
+    if not args.quick or args.out:
+        print("wrote", common.write(result, args.out, suffix="quick" if args.quick else ""))
+    return result
+
+
+if __name__ == "__main__":
+    main()
