@@ -126,11 +126,29 @@ def test_plots_are_written(tmp_path):
     assert os.path.getsize(path) > 0
 
 
-def test_demo_small_config_writes_the_table(tmp_path):
-    from keras_tl import demo
+DEMO_TWICE = """
+import json, sys
+from keras_tl import demo
+kw = dict(labels_per_class=(5,), epochs=3, pretrain_epochs=1, verbose=False,
+          deterministic=sys.argv[2] == "1")
+first, second = demo.run(**kw), demo.run(**kw)
+demo.write_json(first, sys.argv[1])
+print(json.dumps([first["labels_per_class"], second["labels_per_class"]]))
+"""
 
-    result = demo.run(labels_per_class=(5,), epochs=2, pretrain_epochs=1, verbose=False)
-    demo.write_json(result, tmp_path / "demo.json")
+
+def run_demo_twice(path, deterministic=True):
+    """Two small demo runs in a fresh process (op determinism is global)."""
+    out = subprocess.run([sys.executable, "-c", DEMO_TWICE, str(path), str(int(deterministic))],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_demo_writes_the_table_and_same_seed_gives_same_table(tmp_path):
+    pytest.importorskip("tensorflow")
+    first, second = run_demo_twice(tmp_path / "demo.json")
+    assert first == second
     table = json.loads((tmp_path / "demo.json").read_text())["labels_per_class"]
     assert set(table) == {"5"}
     assert set(table["5"]) == {"scratch", "feature_extraction", "fine_tuning"}
