@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from benchmarks import common
+from keras_tl.demo import VARIANTS as METHODS
 
 # name: (backbone kwargs, image-difficulty kwargs)
 VARIANTS = {
@@ -33,7 +34,6 @@ VARIANTS = {
     "jitter": ({}, dict(noise=0.15, jitter=True)),
     "jitter_deep": (dict(filters=(16, 32, 64), convs_per_block=3), dict(noise=0.15, jitter=True)),
 }
-METHODS = ("scratch", "feature_extraction", "fine_tuning")
 
 
 def parse(argv):
@@ -95,27 +95,13 @@ def render(images, rng, noise=0.0, contrast=0.0, jitter=False):
 
 def one_draw(images, target, draw, backbone_kw, image_kw, args):
     """The demo's protocol on arrays; returns {k: {method: accuracy}}."""
-    import keras
-
     from keras_tl import demo
-    from keras_tl.callbacks import FreezeSchedule
-    from keras_tl.models import TransferClassifier
 
     rng = np.random.default_rng(draw)
     x = render(images, rng, **image_kw)
-    keras.utils.set_random_seed(draw)
-
-    def classifier(backbone, train_batchnorm):
-        return TransferClassifier(backbone, 5, preprocessing="tf", pooling="flatten",
-                                  augmentation=demo._augment(draw),
-                                  train_batchnorm=train_batchnorm)  # fmt: skip
-
     source = target < 5
-    base = classifier(demo.demo_backbone(**backbone_kw), True)
-    base.unfreeze("all")
-    demo._compile(base, 2e-3).fit(x[source], target[source], batch_size=64,
-                                  epochs=args.pretrain_epochs, verbose=0)  # fmt: skip
-    pretrained = base.backbone.get_weights()
+    pretrained = demo.pretrain_backbone(x[source], target[source], epochs=args.pretrain_epochs,
+                                        seed=draw, batch_size=64, **backbone_kw)  # fmt: skip
 
     largest = max(args.labels_per_class)
     order = {c: rng.permutation(np.flatnonzero(target == c)) for c in range(5, 10)}
@@ -125,21 +111,9 @@ def one_draw(images, target, draw, backbone_kw, image_kw, args):
         train = np.concatenate([order[c][:k] for c in order])
         row = {}
         for method in METHODS:
-            keras.utils.set_random_seed(draw)
-            backbone = demo.demo_backbone(**backbone_kw)
-            if method != "scratch":
-                backbone.set_weights(pretrained)
-            model = classifier(backbone, method == "scratch")
-            callbacks = []
-            if method == "scratch":
-                model.unfreeze("all")
-            if method == "fine_tuning":
-                callbacks = [FreezeSchedule({0: "head", args.epochs // 2: "all"},
-                                            lr_ratio=0.1, verbose=0)]  # fmt: skip
-            demo._compile(model, 2e-3).fit(
-                x[train], target[train] - 5, batch_size=16, epochs=args.epochs,
-                verbose=0, callbacks=callbacks,
-            )  # fmt: skip
+            model = demo.fit_variant(method, pretrained, x[train], target[train] - 5,
+                                     epochs=args.epochs, seed=draw, batch_size=16,
+                                     **backbone_kw)  # fmt: skip
             pred = model.predict(x[test], batch_size=256, verbose=0).argmax(-1)
             row[method] = float(np.mean(pred == target[test] - 5))
         out[str(k)] = row

@@ -88,12 +88,53 @@ def _compile(model, lr):
     return model
 
 
+def pretrain_backbone(x, y=None, epochs=8, seed=0, batch_size=None, **backbone_kwargs):
+    """Train `demo_backbone` on digits 0-4 (a dataset, or arrays `x, y`)
+    and return its weights."""
+    # A backbone trained from scratch learns its BatchNorm statistics too.
+    # Augmentation sits in the model, not in tf.data: with a few dozen images
+    # an epoch is 2-7 steps, and a new tf.data iterator per epoch would pay
+    # the augmentation's set-up every time (3x slower here).
+    keras.utils.set_random_seed(seed)
+    base = TransferClassifier(demo_backbone(**backbone_kwargs), 5, preprocessing="tf",
+                              pooling="flatten", train_batchnorm=True,
+                              augmentation=_augment(seed))  # fmt: skip
+    base.unfreeze("all")
+    _compile(base, 2e-3).fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
+    return base.backbone.get_weights()
+
+
+def fit_variant(variant, pretrained, x, y=None, epochs=30, seed=0, batch_size=None,
+                class_names=None, **backbone_kwargs):  # fmt: skip
+    """Train one of `VARIANTS` on the few-shot set and return the model."""
+    if variant not in VARIANTS:
+        raise ValueError(f"`variant` must be one of {VARIANTS}. Received: {variant!r}")
+    keras.utils.set_random_seed(seed)
+    backbone = demo_backbone(**backbone_kwargs)
+    if variant != "scratch":
+        backbone.set_weights(pretrained)
+    # Flatten keeps where the strokes are; global pooling loses it.
+    model = TransferClassifier(
+        backbone, 5, preprocessing="tf", pooling="flatten", class_names=class_names,
+        augmentation=_augment(seed), train_batchnorm=variant == "scratch",
+    )  # fmt: skip
+    callbacks = []
+    if variant == "scratch":
+        model.unfreeze("all")
+    if variant == "fine_tuning":
+        callbacks = [FreezeSchedule({0: "head", epochs // 2: "all"}, lr_ratio=0.1, verbose=0)]
+    _compile(model, 2e-3).fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+                              callbacks=callbacks)  # fmt: skip
+    return model
+
+
 def run(labels_per_class=(5, 10, 20), epochs=30, pretrain_epochs=8, seed=0,
         workdir=None, verbose=True, deterministic=True):  # fmt: skip
     """Run the demo and return `{"labels_per_class": {k: {variant: acc}}}`.
 
-    With `deterministic=True` the same seed gives the same table: it turns on `tf.config.experimental.enable_op_determinism()`
-    for the rest of the process (TensorFlow has no public switch back) and
+    With `deterministic=True` the same seed gives the same table: it turns
+    on `tf.config.experimental.enable_op_determinism()` for the rest of the
+    process (TensorFlow has no public switch back) and
     costs about 10 % in time. Without it, TensorFlow's parallel input
     pipeline and CPU kernels reorder work from run to run, and with 25-100
     training images that moves accuracies by several points.
@@ -113,16 +154,7 @@ def run(labels_per_class=(5, 10, 20), epochs=30, pretrain_epochs=8, seed=0,
         os.path.join(root, "pretrain"), IMAGE_SIZE, batch_size=64, seed=seed,
         cache=True,
     )  # fmt: skip
-    # A backbone trained from scratch learns its BatchNorm statistics too.
-    # Augmentation sits in the model, not in tf.data: with a few dozen images
-    # an epoch is 2-7 steps, and a new tf.data iterator per epoch would pay
-    # the augmentation's set-up every time (3x slower here).
-    base = TransferClassifier(demo_backbone(), 5, preprocessing="tf",
-                              pooling="flatten", train_batchnorm=True,
-                              augmentation=_augment(seed))  # fmt: skip
-    base.unfreeze("all")
-    _compile(base, 2e-3).fit(pretrain, epochs=pretrain_epochs, verbose=0)
-    pretrained = base.backbone.get_weights()
+    pretrained = pretrain_backbone(pretrain, epochs=pretrain_epochs, seed=seed)
     say(f"pre-trained the backbone on digits 0-4 ({sum(pretrain.class_counts.values())} "
         f"images, {pretrain_epochs} epochs) in {time.time() - start:.0f}s")  # fmt: skip
 
@@ -137,24 +169,8 @@ def run(labels_per_class=(5, 10, 20), epochs=30, pretrain_epochs=8, seed=0,
         )  # fmt: skip
         row = {}
         for variant in VARIANTS:
-            keras.utils.set_random_seed(seed)
-            backbone = demo_backbone()
-            callbacks = []
-            if variant != "scratch":
-                backbone.set_weights(pretrained)
-            # Flatten keeps where the strokes are; global pooling loses it.
-            model = TransferClassifier(
-                backbone, 5, preprocessing="tf", pooling="flatten",
-                class_names=train.class_names, augmentation=_augment(seed),
-                train_batchnorm=variant == "scratch",
-            )  # fmt: skip
-            if variant == "scratch":
-                model.unfreeze("all")
-            if variant == "fine_tuning":
-                callbacks = [FreezeSchedule({0: "head", epochs // 2: "all"},
-                                            lr_ratio=0.1, verbose=0)]  # fmt: skip
-            _compile(model, 2e-3).fit(train, epochs=epochs, verbose=0,
-                                      callbacks=callbacks)  # fmt: skip
+            model = fit_variant(variant, pretrained, train, epochs=epochs, seed=seed,
+                                class_names=train.class_names)  # fmt: skip
             row[variant] = evaluate(model, test)["accuracy"]
         table[str(k)] = row
         say(f"{k:>3} labels/class: " + "  ".join(f"{v} {row[v]:.3f}" for v in VARIANTS))
