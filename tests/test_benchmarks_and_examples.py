@@ -54,6 +54,8 @@ def test_input_pipeline_quick(tmp_path):
     assert set(result["ratios"]) == {"keras_tl_vs_ImageDataGenerator", "keras_tl_vs_chained_keras_layers"}
 
 
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="a benchmark that needs no TensorFlow: run on JAX only, to keep the TF run short")
 def test_demo_transfer_gap_quick(tmp_path):
     pytest.importorskip("sklearn")
     from benchmarks import demo_transfer_gap
