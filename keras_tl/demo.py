@@ -90,18 +90,10 @@ def _compile(model, lr):
 
 def pretrain_backbone(x, y=None, epochs=8, seed=0, batch_size=None, **backbone_kwargs):
     """Train `demo_backbone` on digits 0-4 (a dataset, or arrays `x, y`)
-    and return its weights."""
-    # A backbone trained from scratch learns its BatchNorm statistics too.
-    # Augmentation sits in the model, not in tf.data: with a few dozen images
-    # an epoch is 2-7 steps, and a new tf.data iterator per epoch would pay
-    # the augmentation's set-up every time (3x slower here).
-    keras.utils.set_random_seed(seed)
-    base = TransferClassifier(demo_backbone(**backbone_kwargs), 5, preprocessing="tf",
-                              pooling="flatten", train_batchnorm=True,
-                              augmentation=_augment(seed))  # fmt: skip
-    base.unfreeze("all")
-    _compile(base, 2e-3).fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
-    return base.backbone.get_weights()
+    and return its weights: the "scratch" variant on the source task."""
+    model = fit_variant("scratch", None, x, y, epochs=epochs, seed=seed,
+                        batch_size=batch_size, **backbone_kwargs)  # fmt: skip
+    return model.backbone.get_weights()
 
 
 def fit_variant(variant, pretrained, x, y=None, epochs=30, seed=0, batch_size=None,
@@ -113,7 +105,11 @@ def fit_variant(variant, pretrained, x, y=None, epochs=30, seed=0, batch_size=No
     backbone = demo_backbone(**backbone_kwargs)
     if variant != "scratch":
         backbone.set_weights(pretrained)
-    # Flatten keeps where the strokes are; global pooling loses it.
+    # Flatten keeps where the strokes are; global pooling loses it. A model
+    # trained from scratch learns its BatchNorm statistics too. Augmentation
+    # sits in the model, not in tf.data: with a few dozen images an epoch is
+    # 2-7 steps, and a new tf.data iterator per epoch would pay the
+    # augmentation's set-up every time (3x slower here).
     model = TransferClassifier(
         backbone, 5, preprocessing="tf", pooling="flatten", class_names=class_names,
         augmentation=_augment(seed), train_batchnorm=variant == "scratch",
@@ -134,8 +130,8 @@ def run(labels_per_class=(5, 10, 20), epochs=30, pretrain_epochs=8, seed=0,
 
     With `deterministic=True` the same seed gives the same table: it turns
     on `tf.config.experimental.enable_op_determinism()` for the rest of the
-    process (TensorFlow has no public switch back) and
-    costs about 10 % in time. Without it, TensorFlow's parallel input
+    process (TensorFlow has no public switch back) and costs about 10 % in
+    time. Without it, TensorFlow's parallel input
     pipeline and CPU kernels reorder work from run to run, and with 25-100
     training images that moves accuracies by several points.
     """

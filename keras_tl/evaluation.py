@@ -188,9 +188,13 @@ def plot_confusion_matrix(result, path):
             ax.text(j, i, cm[i, j], ha="center", va="center")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
+    return _save(fig, path)
+
+
+def _save(fig, path):
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
@@ -210,10 +214,7 @@ def plot_roc(result, path):
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_history(history, path):
@@ -228,7 +229,4 @@ def plot_history(history, path):
             ax.plot(hist[f"val_{key}"], label=f"val_{key}")
         ax.set_xlabel("epoch")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
