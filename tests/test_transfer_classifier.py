@@ -53,6 +53,9 @@ def test_head_shapes_and_binary_output(images):
 
 def test_starts_frozen_and_unfreeze_forms():
     model = keras_tl.TransferClassifier("vgg16", 3, **SMALL)
+    # weights=None trains from scratch: everything starts trainable.
+    assert len(model.backbone.trainable_weights) == 26
+    model.freeze_backbone()
     head = len(model.head.trainable_weights)
     assert len(model.trainable_weights) == head == 2
     model.unfreeze(blocks=1)  # block5: 3 convs x (kernel, bias)
@@ -73,7 +76,9 @@ def test_starts_frozen_and_unfreeze_forms():
 
 
 def test_batchnorm_stays_frozen_unless_asked():
-    model = keras_tl.TransferClassifier("mobilenet_v2", 3, **SMALL)
+    model = keras_tl.TransferClassifier(
+        "mobilenet_v2", 3, train_batchnorm=False, **SMALL
+    )
     model.unfreeze("all")
     bns = [l for l in model.backbone.layers
            if isinstance(l, keras.layers.BatchNormalization)]  # fmt: skip
@@ -109,7 +114,9 @@ def test_training_step_changes_only_trainable_weights(images, labels):
 
 
 def test_keras_applications_backbone_frozen_parts_do_not_move(images, labels):
-    model = keras_tl.TransferClassifier("mobilenet_v2", 3, **SMALL)
+    model = keras_tl.TransferClassifier(
+        "mobilenet_v2", 3, train_batchnorm=False, **SMALL
+    )
     model.unfreeze(blocks=1)
     _compiled(model)
     trainable_ids = {id(v) for v in model.trainable_weights}

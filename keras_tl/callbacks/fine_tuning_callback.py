@@ -1,3 +1,5 @@
+import math
+
 import keras
 
 from keras_tl.models import freezing
@@ -42,13 +44,17 @@ class FineTuningCallback(keras.callbacks.Callback):
         verbose=1,
     ):
         super().__init__()
-        if lr_ratio is not None and lr_ratio <= 0:
-            raise ValueError(f"`lr_ratio` must be > 0. Received: {lr_ratio!r}")
-        if lr_factor <= 0:
-            raise ValueError(f"`lr_factor` must be > 0. Received: {lr_factor!r}")
-        if warmup_steps < 0:
+        if lr_ratio is not None:
+            _check_positive("lr_ratio", lr_ratio)
+        _check_positive("lr_factor", lr_factor)
+        if (
+            isinstance(warmup_steps, bool)
+            or not isinstance(warmup_steps, int)
+            or warmup_steps < 0
+        ):
             raise ValueError(
-                f"`warmup_steps` must be >= 0. Received: {warmup_steps!r}"
+                "`warmup_steps` must be an integer >= 0. Received: "
+                f"warmup_steps={warmup_steps!r}"
             )
         if warmup_steps and lr_ratio is None:
             raise ValueError(
@@ -68,6 +74,20 @@ class FineTuningCallback(keras.callbacks.Callback):
     # Subclasses validate their specs against the target here.
     def check_target(self, target):
         pass
+
+    @staticmethod
+    def check_max_blocks(max_blocks):
+        """`max_blocks` is None (all blocks) or an integer >= 1."""
+        if max_blocks is not None and (
+            isinstance(max_blocks, bool)
+            or not isinstance(max_blocks, int)
+            or max_blocks < 1
+        ):
+            raise ValueError(
+                "`max_blocks` must be None (all blocks) or an integer >= 1. "
+                f"Received: max_blocks={max_blocks!r}"
+            )
+        return max_blocks
 
     def check_blocks(self, target, max_blocks):
         """For callbacks that open blocks one by one."""
@@ -148,6 +168,18 @@ class FineTuningCallback(keras.callbacks.Callback):
             logs["trainable_params"] = freezing.count_params(
                 self.model.trainable_weights
             )
+
+
+def _check_positive(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"`{name}` must be a finite number > 0. Received: {name}={value!r}"
+        )
 
 
 def _clone(optimizer):

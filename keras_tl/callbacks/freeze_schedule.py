@@ -1,6 +1,9 @@
+import warnings
+
 import keras
 
 from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
+from keras_tl.callbacks.fine_tuning_callback import _describe
 from keras_tl.models import freezing
 
 UNITS = ("epoch", "step")
@@ -75,3 +78,18 @@ class FreezeSchedule(FineTuningCallback):
     def on_train_batch_begin(self, batch, logs=None):
         if self.unit == "step" and self._step in self.schedule:
             self.set_trainable(self.schedule[self._step], self._epoch, self._step)
+
+    def on_train_end(self, logs=None):
+        # A key past the end of fit() (too few epochs, or EarlyStopping
+        # stopped first) never fires: say so rather than end silently.
+        reached = self._epoch if self.unit == "epoch" else self._step - 1
+        missed = [k for k in self.schedule if k > reached]
+        if missed:
+            warnings.warn(
+                f"FreezeSchedule: fit() ended at {self.unit} {reached} before "
+                f"the schedule's {self.unit}(s) {missed} "
+                f"({', '.join(_describe(self.schedule[k]) for k in missed)}); "
+                "those changes never happened. Train for more epochs, or "
+                "let EarlyStopping's patience cover the schedule.",
+                stacklevel=2,
+            )

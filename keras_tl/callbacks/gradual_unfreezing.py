@@ -52,13 +52,7 @@ class GradualUnfreezing(FineTuningCallback):
                 raise ValueError(
                     f"`{name}` must be an integer >= {low}. Received: {value!r}"
                 )
-        if max_blocks is not None and (
-            not isinstance(max_blocks, int) or max_blocks < 1
-        ):
-            raise ValueError(
-                f"`max_blocks` must be None or an integer >= 1. Received: "
-                f"{max_blocks!r}"
-            )
+        self.check_max_blocks(max_blocks)
         self.every = every
         self.unit = unit
         self.start = start

@@ -65,7 +65,7 @@ class UnfreezeOnPlateau(FineTuningCallback):
         self.min_delta = abs(float(min_delta))
         self.mode = mode
         self.blocks_per_step = blocks_per_step
-        self.max_blocks = max_blocks
+        self.max_blocks = self.check_max_blocks(max_blocks)
 
     def check_target(self, target):
         self.check_blocks(target, self.max_blocks)

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 
@@ -142,16 +143,42 @@ class ImageDataGeneratorAugmentation(DataLayer):
             ("shear_range", shear_range),
             ("channel_shift_range", channel_shift_range),
         ):
-            if not isinstance(value, (int, float)) or value < 0:
+            if not _is_number(value) or value < 0:
                 raise ValueError(
                     f"`{name}` must be a number >= 0. Received: {name}={value!r}"
                 )
         self.width_shift_range = _check_shift("width_shift_range", width_shift_range)
         self.height_shift_range = _check_shift("height_shift_range", height_shift_range)
         self.zoom_range = _check_zoom(zoom_range)
+        for name, value in (("cval", cval), ("zca_epsilon", zca_epsilon)):
+            if not _is_number(value):
+                raise ValueError(
+                    f"`{name}` must be a number. Received: {name}={value!r}"
+                )
+        if rescale is not None and (not _is_number(rescale) or rescale < 0):
+            raise ValueError(
+                "`rescale` must be None or a number >= 0, e.g. 1/255 (written "
+                f"as a number, not a string). Received: rescale={rescale!r}"
+            )
+        for name, value in (
+            ("featurewise_center", featurewise_center),
+            ("samplewise_center", samplewise_center),
+            ("featurewise_std_normalization", featurewise_std_normalization),
+            ("samplewise_std_normalization", samplewise_std_normalization),
+            ("zca_whitening", zca_whitening),
+            ("horizontal_flip", horizontal_flip),
+            ("vertical_flip", vertical_flip),
+        ):
+            if not isinstance(value, (bool, np.bool_)) and value not in (0, 1):
+                raise ValueError(
+                    f"`{name}` must be True or False. Received: {name}={value!r}"
+                )
         if brightness_range is not None:
-            if len(brightness_range) != 2 or not (
-                0 <= brightness_range[0] <= brightness_range[1]
+            if (
+                not isinstance(brightness_range, (list, tuple, np.ndarray))
+                or len(brightness_range) != 2
+                or not all(_is_number(b) for b in brightness_range)
+                or not 0 <= brightness_range[0] <= brightness_range[1]
             ):
                 raise ValueError(
                     "`brightness_range` must be (lo, hi) with 0 <= lo <= hi, "
@@ -181,7 +208,7 @@ class ImageDataGeneratorAugmentation(DataLayer):
         self.cval = float(cval)
         self.horizontal_flip = bool(horizontal_flip)
         self.vertical_flip = bool(vertical_flip)
-        self.rescale = rescale
+        self.rescale = None if rescale is None else float(rescale)
         self.interpolation_order = interpolation_order
         self.seed = seed
         self.generator = SeedGenerator(seed)
@@ -190,6 +217,7 @@ class ImageDataGeneratorAugmentation(DataLayer):
             or self.featurewise_std_normalization
             or self.zca_whitening
         )
+        self._adapted = False
 
     # Shapes and learned statistics ---------------------------------------
 
@@ -233,7 +261,13 @@ class ImageDataGeneratorAugmentation(DataLayer):
                 batches (e.g. a `tf.data.Dataset` of images or of
                 `(images, labels)`).
         """
-        x = _collect(data).astype("float64")
+        x = _collect(data)
+        if x.ndim != 4:
+            raise ValueError(
+                "adapt() takes images of shape (n, height, width, channels). "
+                f"Received: shape {x.shape}"
+            )
+        x = x.astype("float64")
         if not self.built:
             self.build(x.shape)
         if self.rescale:
@@ -252,6 +286,11 @@ class ImageDataGeneratorAugmentation(DataLayer):
             u, s, _ = np.linalg.svd(flat.T, full_matrices=False)
             components = (u * (np.sqrt(len(x)) / (s + self.zca_epsilon))) @ u.T
             self.principal_components.assign(components.astype("float32"))
+        self._adapted = True
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self._adapted = True  # saved statistics are adapted ones
 
     # Random parameters -----------------------------------------------------
 
@@ -370,6 +409,22 @@ class ImageDataGeneratorAugmentation(DataLayer):
     def call(self, inputs, training=True):
         b = self.backend
         x = b.cast(inputs, self.compute_dtype)
+        if len(x.shape) not in (3, 4):
+            raise ValueError(
+                "ImageDataGeneratorAugmentation takes images of shape "
+                "(batch, height, width, channels) or (height, width, "
+                f"channels). Received: an input of shape {tuple(x.shape)}"
+            )
+        if self._needs_adapt and not self._adapted:
+            # Python-side, so it fires once per trace, as the generator's
+            # warning fired per flow().
+            warnings.warn(
+                "ImageDataGeneratorAugmentation specifies featurewise "
+                "centering/normalization or ZCA whitening, but adapt() was "
+                "not called: the statistics are the identity. Call "
+                "layer.adapt(training_images) first.",
+                stacklevel=2,
+            )
         single = len(x.shape) == 3
         if single:
             x = b.numpy.expand_dims(x, 0)
@@ -504,6 +559,14 @@ def _check_zoom(value):
     raise ValueError(
         "`zoom_range` must be a float z (meaning [1 - z, 1 + z]) or "
         f"[lower, upper] with 0 < lower <= upper. Received: {value!r}"
+    )
+
+
+def _is_number(value):
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
     )
 
 

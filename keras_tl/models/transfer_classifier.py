@@ -1,3 +1,6 @@
+import os
+import uuid
+
 import numpy as np
 
 import keras
@@ -18,12 +21,13 @@ class TransferClassifier(keras.Model):
 
     The model takes raw `[0, 255]` RGB images: the backbone's own
     `preprocess_input` runs inside it, so a saved model needs no separate
-    preprocessing. The backbone always runs in inference mode (BatchNorm
-    uses its ImageNet statistics, dropout is off) — the Keras
-    transfer-learning guide's rule, enforced here because a plain functional
-    model's `base_model(x, training=False)` is overridden by `fit()` in
-    Keras 3. It starts frozen; `unfreeze()` or the callbacks in
-    `keras_tl.callbacks` open it up.
+    preprocessing. With pretrained weights the backbone runs in inference
+    mode (BatchNorm uses its ImageNet statistics, dropout is off) — the
+    Keras transfer-learning guide's rule, enforced here because a plain
+    functional model's `base_model(x, training=False)` is overridden by
+    `fit()` in Keras 3 — and starts frozen; `unfreeze()` or the callbacks in
+    `keras_tl.callbacks` open it up. `train_batchnorm=True` lets BatchNorm
+    train in unfrozen blocks.
 
     Args:
         backbone: A registry name (`keras_tl.backbones.list_backbones()`), or
@@ -35,7 +39,9 @@ class TransferClassifier(keras.Model):
         input_shape: `(height, width, channels)`. `None` means the backbone's
             default size (or a custom backbone's own input shape).
         weights: For a registry name: `None`, `"imagenet"` or a path to a
-            weights file. Ignored for a backbone passed as a model.
+            weights file. Ignored for a backbone passed as a model. With
+            `None` there is nothing to protect: the backbone starts
+            trainable (BatchNorm too) and the model trains from scratch.
         pooling: `"avg"`, `"max"` or `"flatten"` over the backbone's feature
             map (ignored when the backbone already returns vectors).
         head_units: Sizes of hidden Dense layers in the head, e.g. `(1024,)`.
@@ -48,8 +54,10 @@ class TransferClassifier(keras.Model):
         augmentation: Optional layer applied to the images only when
             `training=True` (e.g. `keras_tl.layers.ImageDataGeneratorAugmentation`).
         train_batchnorm: Let BatchNormalization layers train (update their
-            statistics and weights) when their block is unfrozen. Default
-            `False`.
+            statistics and weights, in training mode inside `fit()`) when
+            their block is unfrozen. `None` (default): `True` for a registry
+            backbone built with `weights=None` (nothing pretrained to
+            protect), else `False`.
         class_names: Optional list of class names, kept in the config and
             used by `predict_labels`.
         block_starts: For a custom backbone: layer names where its blocks
@@ -62,11 +70,12 @@ class TransferClassifier(keras.Model):
 
     ```python
     model = keras_tl.TransferClassifier("mobilenet_v2", num_classes=3)
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     model.fit(train_ds, validation_data=val_ds, epochs=5)
     model.unfreeze(blocks=2)
-    model.compile(keras.optimizers.Adam(1e-5),
-                  "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(1e-5),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(train_ds, validation_data=val_ds, epochs=5)
     ```
     """
@@ -84,7 +93,7 @@ class TransferClassifier(keras.Model):
         from_logits=False,
         preprocessing="auto",
         augmentation=None,
-        train_batchnorm=False,
+        train_batchnorm=None,
         class_names=None,
         block_starts=None,
         trainable_backbone_layers=None,
@@ -93,6 +102,10 @@ class TransferClassifier(keras.Model):
         kwargs.setdefault("name", "transfer_classifier")
         super().__init__(**kwargs)
         _check_args(num_classes, pooling, dropout, preprocessing, class_names)
+        head_units = _check_head_units(head_units)
+        from_scratch = isinstance(backbone, str) and weights is None
+        if train_batchnorm is None:
+            train_batchnorm = from_scratch
         if isinstance(backbone, str):
             self.backbone_spec = backbones_lib.get_spec(backbone)
             model, _ = backbones_lib.build_backbone(
@@ -115,7 +128,7 @@ class TransferClassifier(keras.Model):
         self.num_classes = int(num_classes)
         self._input_shape_arg = tuple(input_shape)
         self.pooling = pooling
-        self.head_units = tuple(int(u) for u in head_units)
+        self.head_units = head_units
         self.dropout = float(dropout)
         self.head_activation = head_activation
         self.from_logits = bool(from_logits)
@@ -149,7 +162,8 @@ class TransferClassifier(keras.Model):
         self.head = self._build_head(feature_shape)
 
         if trainable_backbone_layers is None:
-            self.freeze_backbone()
+            # Random weights have nothing to protect: train from scratch.
+            self.unfreeze("all" if from_scratch else "head")
         else:
             freezing.restore_trainable(self.backbone, trainable_backbone_layers)
         self.build((None,) + self._input_shape_arg)
@@ -184,13 +198,17 @@ class TransferClassifier(keras.Model):
             self.augmentation.build(input_shape)
         self.built = True
 
-    def features(self, images):
-        """Preprocessing → backbone (inference mode) → pooling."""
+    def features(self, images, training=None):
+        """Preprocessing → backbone → pooling. The backbone runs in
+        inference mode unless `train_batchnorm`, when `training` reaches it."""
         x = images
         if self.preprocessor is not None:
             x = self.preprocessor(x)
-        # None lets fit()'s training flag reach BatchNorm; False pins inference.
-        x = self.backbone(x, training=None if self.train_batchnorm else False)
+        # An explicit training=None does not inherit the outer call's flag in
+        # Keras 3: pass the flag itself, or False to pin inference mode.
+        x = self.backbone(
+            x, training=bool(training) if self.train_batchnorm else False
+        )
         if self.pool is not None:
             x = self.pool(x)
         return x
@@ -199,7 +217,7 @@ class TransferClassifier(keras.Model):
         x = ops.cast(images, self.compute_dtype)
         if self.augmentation is not None:
             x = self.augmentation(x, training=training)
-        x = self.features(x)
+        x = self.features(x, training=training)
         return self.head(x, training=training)
 
     def compute_output_shape(self, input_shape):
@@ -332,6 +350,27 @@ class TransferClassifier(keras.Model):
 
     # Serialization ----------------------------------------------------------
 
+    def save(self, filepath, overwrite=True, **kwargs):
+        """`keras.Model.save`, written to a temporary file in the same folder
+        and renamed into place, so a save that fails half-way leaves an
+        existing file at `filepath` intact."""
+        path = os.fspath(filepath) if isinstance(filepath, os.PathLike) else filepath
+        if (
+            not isinstance(path, str)
+            or not path.endswith(".keras")
+            or kwargs.get("zipped") is False
+            or (os.path.exists(path) and not overwrite)
+        ):
+            return super().save(filepath, overwrite=overwrite, **kwargs)
+        folder, name = os.path.split(os.path.abspath(path))
+        tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.keras")
+        try:
+            super().save(tmp, overwrite=True, **kwargs)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
     def get_config(self):
         backbone = self._backbone_name
         if backbone is None:
@@ -390,7 +429,11 @@ def _check_args(num_classes, pooling, dropout, preprocessing, class_names):
         raise ValueError(
             f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}"
         )
-    if not 0.0 <= float(dropout) < 1.0:
+    if (
+        isinstance(dropout, bool)
+        or not isinstance(dropout, (int, float, np.number))
+        or not 0.0 <= float(dropout) < 1.0
+    ):
         raise ValueError(
             f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
         )
@@ -406,6 +449,22 @@ def _check_args(num_classes, pooling, dropout, preprocessing, class_names):
                 f"`class_names` has {n} entries but num_classes={num_classes}"
                 " (binary models with num_classes=1 take 2 names)."
             )
+
+
+def _check_head_units(head_units):
+    if isinstance(head_units, (int, np.integer)) and not isinstance(
+        head_units, bool
+    ):
+        head_units = (head_units,)
+    if not isinstance(head_units, (list, tuple)) or not all(
+        isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u > 0
+        for u in head_units
+    ):
+        raise ValueError(
+            "`head_units` must be a list of positive integers, one per hidden "
+            f"Dense layer, e.g. (1024,) or (). Received: head_units={head_units!r}"
+        )
+    return tuple(int(u) for u in head_units)
 
 
 def _resolve_mode(preprocessing, spec):
