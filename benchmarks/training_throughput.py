@@ -192,6 +192,9 @@ def run(args):
             record = {
                 "model": name, "policy": policy, "input": label,
                 "augmentation": augmented, "batch_size": batch,
+                # BatchNorm in training mode (batch statistics, moving
+                # averages updated): what full fine-tuning really costs.
+                "train_batchnorm": model.train_batchnorm,
                 "image_size": args.image_size,
                 "images_per_second": stats["median"],
                 "images_per_second_min": stats["min"],
