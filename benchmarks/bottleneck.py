@@ -41,6 +41,8 @@ def run(args):
     model = keras_tl.TransferClassifier(
         args.model, 5, weights=None, input_shape=x.shape[1:], head_units=(64,)
     )
+    # Random weights stand in for ImageNet's: freeze as a pretrained model is.
+    model.freeze_backbone()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.head.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 

@@ -26,6 +26,18 @@ def image_folder(classes, per_class=6, size=48, splits=None, grayscale=False, se
     return root
 
 
+def stand_in_weights(name, input_shape):
+    """A weights file for backbone `name`, in place of the ImageNet download:
+    the same loading path (`weights="/path/file"`, backbone frozen at the
+    start) with random values."""
+    import keras_tl
+
+    backbone, _ = keras_tl.backbones.build_backbone(name, input_shape, weights=None)
+    path = os.path.join(tempfile.mkdtemp(prefix="keras_tl_weights_"), f"{name}.weights.h5")
+    backbone.save_weights(path)
+    return path
+
+
 def feature_vector_savedmodel(dim=16):
     """A reusable TF2 SavedModel shaped like a Hub image feature vector."""
     import tensorflow as tf

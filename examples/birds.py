@@ -30,11 +30,12 @@ def main(argv=None):
     args = p.parse_args(argv)
     root, size, weights, epochs = args.data, 224, "imagenet", args.epochs
     if args.smoke:
-        from _smoke import image_folder
+        from _smoke import image_folder, stand_in_weights
 
         classes = [f"bird_{i}" for i in range(10)]
         root = image_folder(classes, per_class=3, splits=("train", "valid", "test"))
-        size, weights, epochs = 32, None, 1
+        size, epochs = 32, 1
+        weights = stand_in_weights("vgg16", (size, size, 3))
     load = lambda split, **kw: data.image_dataset_from_directory(
         f"{root}/{split}", (size, size), batch_size=16, **kw)
     train, val = load("train", augment=AUGMENT), load("valid", shuffle=False)

@@ -40,10 +40,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     root, size, weights, epochs = args.data, 150, "imagenet", args.epochs
     if args.smoke:
-        from _smoke import image_folder
+        from _smoke import image_folder, stand_in_weights
 
         root = image_folder(("cats", "dogs"), splits=("train", "validation", "test"))
-        size, weights, epochs = 48, None, 2
+        size, epochs = 48, 2
+        weights = stand_in_weights("vgg16", (size, size, 3))
     load = lambda split, **kw: data.image_dataset_from_directory(
         f"{root}/{split}", (size, size), label_mode="binary", batch_size=20, **kw)
     train, val = load("train"), load("validation", shuffle=False)

@@ -32,12 +32,15 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--smoke", action="store_true")
     args = p.parse_args(argv)
-    root, size, weights, epochs = args.data, 224, "imagenet", args.epochs
+    backbones = ("vgg16", "mobilenet", "inception_v3")
+    root, size, epochs = args.data, 224, args.epochs
+    weights = dict.fromkeys(backbones, "imagenet")
     if args.smoke:
-        from _smoke import image_folder
+        from _smoke import image_folder, stand_in_weights
 
         root = image_folder(("NORMAL", "PNEUMONIA"), splits=("train", "val", "test"), grayscale=True)
-        size, weights, epochs = 75, None, 1
+        size, epochs = 75, 1
+        weights = {name: stand_in_weights(name, (size, size, 3)) for name in backbones}
 
     def load(split, **kw):
         # color_mode="rgb" turns the grayscale X-rays into 3 channels.
@@ -50,8 +53,9 @@ def main(argv=None):
     models = {"baseline_cnn": keras_tl.TransferClassifier(small_cnn(size), 1, preprocessing="tf")}
     models["baseline_cnn"].unfreeze("all")
     for name in ("vgg16", "mobilenet"):
-        models[name] = keras_tl.TransferClassifier(name, 1, shape, weights=weights, **head)
-    models["inception_v3"] = keras_tl.TransferClassifier("inception_v3", 1, shape, weights=weights)
+        models[name] = keras_tl.TransferClassifier(name, 1, shape, weights=weights[name], **head)
+    models["inception_v3"] = keras_tl.TransferClassifier(
+        "inception_v3", 1, shape, weights=weights["inception_v3"])
     models["inception_v3"].unfreeze(layers=50)
     for name, model in models.items():
         model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy",

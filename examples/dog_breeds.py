@@ -22,10 +22,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     root, size, weights, epochs = args.data, 299, "imagenet", args.epochs
     if args.smoke:
-        from _smoke import image_folder
+        from _smoke import image_folder, stand_in_weights
 
         root = image_folder([f"breed_{i}" for i in range(4)], per_class=3, splits=("train", "test"))
-        size, weights, epochs = 75, None, 1
+        size, epochs = 75, 1
+        weights = stand_in_weights("inception_v3", (size, size, 3))
     train = data.image_dataset_from_directory(
         f"{root}/train", (size, size), validation_split=0.2, subset="training", seed=1)
     val = data.image_dataset_from_directory(

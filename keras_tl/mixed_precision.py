@@ -6,22 +6,22 @@ POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def detect_policy():
-    """The fastest safe policy for the first accelerator, and why."""
+    """The fastest safe policy for every accelerator in use, and why.
+
+    With several GPUs the oldest one decides: a policy must be safe and fast
+    on each replica (bfloat16 on a Volta card among Amperes would be
+    emulated there and hold every step back)."""
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        device = jax.devices()[0]
-        if device.platform == "tpu":
+        devices = _jax_devices(jax)
+        if devices[0].platform == "tpu":
             return "mixed_bfloat16", "TPU"
-        if device.platform == "gpu":
-            capability = getattr(device, "compute_capability", None)
-            major = float(capability or 0)
-            if major >= 8.0:
-                return "mixed_bfloat16", f"GPU with compute capability {capability}"
-            if major >= 7.0:
-                return "mixed_float16", f"GPU with compute capability {capability}"
-            return "float32", f"GPU with compute capability {capability}"
+        if devices[0].platform == "gpu":
+            return _gpu_policy(
+                [float(getattr(d, "compute_capability", 0) or 0) for d in devices]
+            )
         return "float32", "CPU (mixed precision is slower there)"
     if backend == "tensorflow":
         import tensorflow as tf
@@ -30,14 +30,38 @@ def detect_policy():
             return "mixed_bfloat16", "TPU"
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
-            details = tf.config.experimental.get_device_details(gpus[0])
-            major, minor = details.get("compute_capability", (0, 0))
-            if major >= 8:
-                return "mixed_bfloat16", f"GPU with compute capability {major}.{minor}"
-            if major >= 7:
-                return "mixed_float16", f"GPU with compute capability {major}.{minor}"
+            capabilities = []
+            for gpu in gpus:
+                details = tf.config.experimental.get_device_details(gpu)
+                major, minor = details.get("compute_capability", (0, 0))
+                capabilities.append(major + minor / 10)
+            return _gpu_policy(capabilities)
         return "float32", "CPU (mixed precision is slower there)"
     return "float32", f"backend {backend}"
+
+
+def _jax_devices(jax):
+    """The active `keras.distribution`'s devices, else all local ones."""
+    devices = jax.devices()
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return devices
+    # The mesh names devices as strings ("gpu:0") or holds jax devices.
+    names = {str(d).lower() for d in distribution.device_mesh.devices.flatten()}
+    used = [
+        d for d in devices if f"{d.platform}:{d.id}" in names or str(d).lower() in names
+    ]
+    return used or devices
+
+
+def _gpu_policy(capabilities):
+    lowest = min(capabilities)
+    where = f"{len(capabilities)} GPU(s), lowest compute capability {lowest:g}"
+    if lowest >= 8.0:
+        return "mixed_bfloat16", where
+    if lowest >= 7.0:
+        return "mixed_float16", where
+    return "float32", where
 
 
 def enable(policy="auto"):

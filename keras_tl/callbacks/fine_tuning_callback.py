@@ -1,3 +1,4 @@
+import contextlib
 import math
 
 import keras
@@ -126,7 +127,11 @@ class FineTuningCallback(keras.callbacks.Callback):
             model.jax_state_sync()
         if not self.target.apply(parsed):
             return False
-        _swap_optimizer(model, self._new_optimizer())
+        # Under tf.distribute the new optimizer's variables (step counter,
+        # slots) must be made in the strategy's scope: outside it they are
+        # single-device variables that every replica updates.
+        with _strategy_scope(model):
+            _swap_optimizer(model, self._new_optimizer())
         model.make_train_function(force=True)
         params = freezing.count_params(model.trainable_weights)
         self.changes.append((epoch, step, parsed, params))
@@ -180,6 +185,11 @@ def _check_positive(name, value):
         raise ValueError(
             f"`{name}` must be a finite number > 0. Received: {name}={value!r}"
         )
+
+
+def _strategy_scope(model):
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
 def _clone(optimizer):
