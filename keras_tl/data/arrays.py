@@ -1,4 +1,8 @@
+"""NumPy arrays in, with or without TensorFlow: `from_arrays` (tf.data),
+`ArrayDataset` and `load_image_folder` (Pillow, no TensorFlow)."""
+
 import math
+import warnings
 
 import numpy as np
 
@@ -7,27 +11,36 @@ import keras
 from keras_tl.data import files
 from keras_tl.data import pipeline
 from keras_tl.data._tf import require_tensorflow
+from keras_tl.data.class_weights import class_indices
 
 
 def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
-                augment=None, class_names=None, prefetch=True):  # fmt: skip
+                augment=None, class_names=None, prefetch=True,
+                augment_eval=False):  # fmt: skip
     """A `tf.data.Dataset` from NumPy arrays, with optional augmentation.
 
     Args:
         images: `(n, height, width, channels)` array in `[0, 255]`.
-        labels: `(n,)` or `(n, k)` array, or `None`.
-        batch_size, shuffle, seed, augment, prefetch: As in
+        labels: `(n,)` class indices or `(n, k)` one-hot array, or `None`.
+        batch_size, shuffle, seed, augment, prefetch, augment_eval: As in
             `image_dataset_from_directory`.
-        class_names: Optional names, kept as `dataset.class_names`.
+        class_names: Optional names, kept as `dataset.class_names`; labels
+            must then be in `[0, len(class_names))`.
     """
     tf = require_tensorflow("keras_tl.data.from_arrays")
-    images = np.asarray(images, dtype="float32")
-    augment = pipeline.make_augment(augment)
-    tensors = images if labels is None else (images, np.asarray(labels))
+    images = check_images(images).astype("float32", copy=False)
+    batch_size = pipeline.check_batch_size(batch_size)
+    augment = pipeline.make_augment(augment, shuffle, augment_eval=augment_eval)
+    if labels is not None:
+        labels = np.asarray(labels)
+        check_lengths(images, labels)
+        flat = class_indices(labels, len(class_names) if class_names else None)
+    tensors = images if labels is None else (images, labels)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed)
-    ds = ds.batch(batch_size)
+    if batch_size is not None:
+        ds = ds.batch(batch_size)
     if augment is not None:
         if labels is None:
             ds = ds.map(lambda x: augment(x, training=True))
@@ -36,12 +49,56 @@ def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     if class_names is not None or labels is not None:
-        flat = np.asarray(labels) if labels is not None else np.zeros(0)
-        if flat.ndim == 2:
-            flat = flat.argmax(-1)
+        flat = flat if labels is not None else np.zeros(0, int)
         names = class_names or [str(i) for i in range(int(flat.max()) + 1)]
-        pipeline.annotate(ds, names, flat.astype(int).tolist())
+        pipeline.annotate(ds, names, flat.tolist())
     return ds
+
+
+def check_images(images):
+    """`images` as an `(n, height, width, channels)` array, checked: a
+    ValueError for any other shape, no images, NaN or inf, and a warning
+    for floats in [0, 1] where [0, 255] is expected."""
+    try:
+        images = np.asarray(images)
+    except ValueError:  # a ragged list
+        raise ValueError(
+            "`images` must be one array of images of equal size, shape "
+            "(N, height, width, channels); resize them to one size first."
+        ) from None
+    if images.ndim != 4:
+        raise ValueError(
+            "`images` must have shape (N, height, width, channels). Received "
+            f"shape {images.shape}. For one image pass images[None]; for "
+            "grayscale without a channel axis pass images[..., None]."
+        )
+    if len(images) == 0:
+        raise ValueError(f"`images` is empty (shape {images.shape}).")
+    if np.issubdtype(images.dtype, np.floating):
+        # A float64 sum (no temporary the size of the images) is finite
+        # unless some value is NaN or inf; count them only then.
+        if not np.isfinite(images.sum(dtype="float64")):
+            bad = np.size(images) - np.count_nonzero(np.isfinite(images))
+            if bad:
+                raise ValueError(
+                    f"`images` must be finite; {bad} values are NaN or infinite."
+                )
+        if images.min() >= 0 and images.max() <= 1:
+            warnings.warn(
+                "`images` are floats in [0, 1], but the model expects [0, 255] "
+                "(TransferClassifier applies the backbone's preprocessing "
+                "itself). If they were scaled down, pass images * 255.",
+                stacklevel=3,
+            )
+    return images
+
+
+def check_lengths(images, labels):
+    if len(images) != len(labels):
+        raise ValueError(
+            "`images` and `labels` must have the same length; got "
+            f"{len(images)} images and {len(labels)} labels."
+        )
 
 
 class ArrayDataset(keras.utils.PyDataset):
@@ -63,23 +120,24 @@ class ArrayDataset(keras.utils.PyDataset):
         seed: Shuffle seed.
         augment: A layer or a dict of `ImageDataGenerator` keywords.
         on_device: Keep the arrays on the default accelerator.
+        augment_eval: Allow `augment` with `shuffle=False` (an evaluation
+            set), refused otherwise.
         **kwargs: `keras.utils.PyDataset` arguments (`workers`, ...).
     """
 
     def __init__(self, images, labels, batch_size=32, shuffle=True, seed=None,
-                 augment=None, on_device=False, **kwargs):  # fmt: skip
+                 augment=None, on_device=False, augment_eval=False,
+                 **kwargs):  # fmt: skip
         super().__init__(**kwargs)
-        self.images = np.asarray(images)
+        self.images = check_images(images)
         self.labels = np.asarray(labels)
         self.on_device = on_device
-        if len(self.images) != len(self.labels):
-            raise ValueError(
-                f"{len(self.images)} images but {len(self.labels)} labels."
-            )
-        self.batch_size = batch_size
+        check_lengths(self.images, self.labels)
+        class_indices(self.labels)
+        self.batch_size = pipeline.check_batch_size(batch_size, allow_none=False)
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
-        self.augment = pipeline.make_augment(augment)
+        self.augment = pipeline.make_augment(augment, shuffle, augment_eval=augment_eval)
         self.order = np.arange(len(self.images))
         if on_device:
             self.images = keras.ops.convert_to_tensor(self.images)
@@ -129,8 +187,22 @@ def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",
             f"`color_mode` must be one of {tuple(modes)}. Received: {color_mode!r}"
         )
     paths, labels, class_names = files.list_class_folders(str(directory), class_names)
-    paths, labels, _ = files.filter_images(paths, labels, on_error)
-    images = [read_image(p, image_size, modes[color_mode]) for p in paths]
+    images = []
+
+    def decode_errors(kept):
+        # The check is the loading: each file is decoded once. Pillow
+        # raises OSError, or SyntaxError for e.g. a PNG chunk's bad CRC.
+        errors = {}
+        for i, path in enumerate(kept):
+            try:
+                images.append(read_image(path, image_size, modes[color_mode]))
+            except (OSError, SyntaxError, ValueError) as error:
+                errors[i] = f"cannot be decoded ({error})"
+        return errors
+
+    paths, labels, _ = files.filter_images(paths, labels, on_error, decode_errors)
+    if not images:
+        raise ValueError(f"No readable images found in {str(directory)!r}.")
     return np.stack(images), np.asarray(labels), class_names
 
 
@@ -140,6 +212,11 @@ def read_image(path, image_size, mode="RGB"):
     from PIL import Image
 
     with Image.open(path) as img:
+        if img.mode.startswith("I"):
+            # 16-bit grayscale PNG ("I;16" or "I"): convert() would clip
+            # every value above 255 to white; scale 0-65535 to 0-255.
+            levels = np.asarray(img, dtype="float32") / 257.0
+            img = Image.fromarray(np.clip(levels.round(), 0, 255).astype("uint8"))
         img = img.convert(mode).resize((image_size[1], image_size[0]), Image.BILINEAR)
         array = np.asarray(img, dtype="float32")
     return array[..., None] if array.ndim == 2 else array

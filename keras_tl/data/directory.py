@@ -19,6 +19,7 @@ def image_dataset_from_directory(
     on_error="skip",
     fast_jpeg=True,
     prefetch=True,
+    augment_eval=False,
 ):
     """A fast `tf.data` input path from a folder of class sub-folders.
 
@@ -42,15 +43,21 @@ def image_dataset_from_directory(
             `"training"` or `"validation"`; use the same `seed` for both.
         shuffle: Reshuffle every epoch.
         augment: A layer (e.g. `ImageDataGeneratorAugmentation`) or a dict of
-            `ImageDataGenerator` keywords, applied per batch.
+            `ImageDataGenerator` random-transform keywords, applied per
+            training batch. Standardization (`rescale`, centering, ZCA) is
+            refused: it belongs in the model, so that inference sees the
+            same scaling.
         cache: `True` (memory), a file path, or `False`. Cached images are
             decoded once; augmentation still runs every epoch.
         interpolation: Resize method.
         on_error: `"skip"` files that are not readable images (counted,
             logged, listed in `dataset.skipped_files`) or `"raise"` with the
-            path.
+            path. Every file (of the subset) is decoded once here, JPEGs at
+            1/8 scale, so that a corrupt one cannot stop training mid-epoch.
         fast_jpeg: Decode large JPEGs at a reduced scale (DCT domain).
         prefetch: Overlap input with training.
+        augment_eval: Allow `augment` on a dataset built for evaluation
+            (`subset="validation"` or `shuffle=False`), refused otherwise.
 
     Returns:
         A `tf.data.Dataset` with extra attributes `class_names`,
@@ -72,8 +79,13 @@ def image_dataset_from_directory(
     pipeline.check_options(
         label_mode, color_mode, interpolation, batch_size, len(class_names)
     )
-    paths, labels, skipped = files.filter_images(paths, labels, on_error)
-    paths, labels = files.split(paths, labels, validation_split, subset, seed)
+    augment = pipeline.make_augment(augment, shuffle, subset, augment_eval)
+    channels = pipeline.COLOR_MODES[color_mode]
+    paths, labels, skipped = files.filter_images(
+        paths, labels, on_error,
+        decode_errors=lambda kept: pipeline.decode_errors(kept, channels),
+        select=lambda p, y: files.split(p, y, validation_split, subset, seed),
+    )  # fmt: skip
     if not paths:
         raise ValueError(f"No readable images found in {directory!r}.")
     return pipeline.build(
@@ -81,4 +93,5 @@ def image_dataset_from_directory(
         label_mode=label_mode, color_mode=color_mode, shuffle=shuffle,
         seed=seed, augment=augment, cache=cache, interpolation=interpolation,
         fast_jpeg=fast_jpeg, prefetch=prefetch, skipped=skipped,
+        subset=subset, augment_eval=augment_eval,
     )  # fmt: skip

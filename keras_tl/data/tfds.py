@@ -1,3 +1,5 @@
+"""TensorFlow Datasets splits as keras_tl datasets."""
+
 from keras_tl.data import pipeline
 from keras_tl.data._tf import require_tensorflow
 
@@ -13,6 +15,7 @@ def from_tfds(
     cache=False,
     data_dir=None,
     prefetch=True,
+    augment_eval=False,
     **load_kwargs,
 ):
     """A TensorFlow Datasets image-classification split, batched and
@@ -22,8 +25,8 @@ def from_tfds(
         name: TFDS name, e.g. `"cats_vs_dogs"`.
         split: TFDS split string, e.g. `"train[:80%]"`.
         image_size: `(height, width)`.
-        batch_size, shuffle, seed, augment, cache, prefetch: As in
-            `image_dataset_from_directory`.
+        batch_size, shuffle, seed, augment, cache, prefetch, augment_eval:
+            As in `image_dataset_from_directory`.
         data_dir: Where TFDS keeps its data.
         **load_kwargs: More `tfds.load` arguments.
 
@@ -46,13 +49,14 @@ def from_tfds(
             "from_tfds needs tensorflow-datasets: pip install keras_tl[tf]"
         ) from error
     image_size = pipeline.check_image_size(image_size)
+    batch_size = pipeline.check_batch_size(batch_size)
+    augment = pipeline.make_augment(augment, shuffle, augment_eval=augment_eval)
     ds, info = tfds.load(
         name, split=split, as_supervised=True, with_info=True,
         data_dir=data_dir, **load_kwargs,
     )  # fmt: skip
     label = info.features["label"]
     class_names = list(getattr(label, "names", None) or range(label.num_classes))
-    augment = pipeline.make_augment(augment)
 
     def resize(image, y):
         image = tf.image.resize(tf.cast(image, tf.float32), image_size)
@@ -65,7 +69,7 @@ def from_tfds(
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:
         ds = ds.shuffle(1024, seed=seed)
-    if batch_size:
+    if batch_size is not None:
         ds = ds.batch(batch_size)
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x, training=True), y),
