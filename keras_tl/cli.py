@@ -346,9 +346,16 @@ def cmd_train(args):
         raise CliError(f"--unfreeze-blocks {blocks}: {spec.name} has {len(model.blocks)} "
                        f"blocks; use {len(model.blocks)} or less, or all")  # fmt: skip
     target = "all" if blocks == "all" else {"blocks": blocks}
-    schedule = {0: "head"}
-    if args.fine_tune_epochs > 0:
-        schedule[args.epochs] = target
+    callbacks = []
+    if args.weights is None:
+        # Random weights: nothing to protect, every layer trains from the
+        # first epoch (the model starts that way); no head-only phase.
+        print("keras-tl: --weights none: training every layer from scratch")
+    else:
+        schedule = {0: "head"}
+        if args.fine_tune_epochs > 0:
+            schedule[args.epochs] = target
+        callbacks.append(FreezeSchedule(schedule, lr_ratio=args.fine_tune_lr_ratio))
     model.compile(
         optimizer=keras.optimizers.Adam(args.lr),
         loss="sparse_categorical_crossentropy",
@@ -361,7 +368,7 @@ def cmd_train(args):
         history = model.fit(
             train, validation_data=val, epochs=args.epochs + args.fine_tune_epochs,
             class_weight=data.class_weights(train) if args.class_weights else None,
-            callbacks=[FreezeSchedule(schedule, lr_ratio=args.fine_tune_lr_ratio)],
+            callbacks=callbacks,
             verbose=2,
         )  # fmt: skip
     model.save(os.path.join(args.output, "model.keras"))

@@ -11,6 +11,7 @@ from keras_tl.backbones.blocks import find_blocks
 from keras_tl.layers.backbone_preprocessing import MODES
 from keras_tl.layers.backbone_preprocessing import BackbonePreprocessing
 from keras_tl.models import freezing
+from keras_tl.models.distribution_check import check_model_placement
 
 POOLINGS = ("avg", "max", "flatten")
 
@@ -222,6 +223,20 @@ class TransferClassifier(keras.Model):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)
+
+    # Training under a distribution ---------------------------------------
+
+    def fit(self, *args, **kwargs):
+        check_model_placement(self)
+        return super().fit(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        check_model_placement(self)
+        return super().evaluate(*args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        check_model_placement(self)
+        return super().predict(*args, **kwargs)
 
     # Freezing ---------------------------------------------------------------
 

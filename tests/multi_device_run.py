@@ -1,0 +1,217 @@
+"""Training on 4 simulated CPU devices against the same run on one device,
+on the backend in KERAS_BACKEND: `keras.distribution.DataParallel` on JAX,
+`tf.distribute.MirroredStrategy` on TensorFlow.
+
+    python -m tests.multi_device_run OUT_DIR
+
+Runs in a fresh process because the device count is fixed when the engine
+starts. Writes OUT_DIR/results.json (and a saved model) for
+tests/test_multi_device.py to check.
+"""
+
+import json
+import os
+import sys
+
+DEVICES = 4
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+if BACKEND == "jax":
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_force_host_platform_device_count={DEVICES}"
+    )
+
+import numpy as np  # noqa: E402
+
+import keras  # noqa: E402
+
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    _cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        _cpu, [tf.config.LogicalDeviceConfiguration()] * DEVICES
+    )
+
+import keras_tl  # noqa: E402
+from keras_tl.callbacks import FreezeSchedule  # noqa: E402
+from keras_tl.callbacks import GradualUnfreezing  # noqa: E402
+from tests.conftest import tiny_backbone  # noqa: E402
+
+
+_STRATEGIES = {}
+
+
+class Engine:
+    """One device or all of them, on either backend."""
+
+    def __init__(self, devices):
+        self.devices = devices
+        self.strategy = None
+        if BACKEND == "tensorflow":
+            # One strategy per device count for the whole process: a second
+            # MirroredStrategy over the same devices can mix up collective
+            # keys with the first one's.
+            if devices not in _STRATEGIES:
+                names = [f"/cpu:{i}" for i in range(devices)]
+                _STRATEGIES[devices] = (
+                    tf.distribute.MirroredStrategy(names)
+                    if devices > 1
+                    else tf.distribute.OneDeviceStrategy(names[0])
+                )
+            self.strategy = _STRATEGIES[devices]
+        else:
+            import jax
+
+            keras.distribution.set_distribution(
+                keras.distribution.DataParallel(devices=jax.devices()[:devices])
+                if devices > 1
+                else None
+            )
+
+    def scope(self):
+        import contextlib
+
+        return self.strategy.scope() if self.strategy else contextlib.nullcontext()
+
+
+def data(n=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 255, (n, 32, 32, 3)).astype("float32")
+    return x, rng.integers(0, 3, n)
+
+
+def weights_of(variables):
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def max_diff(a, b):
+    return max(float(np.max(np.abs(p - q))) for p, q in zip(a, b))
+
+
+def build(engine, **kwargs):
+    keras.utils.set_random_seed(0)
+    with engine.scope():
+        model = keras_tl.TransferClassifier(
+            tiny_backbone(), 3, preprocessing="tf", **kwargs
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+class Snapshot(keras.callbacks.Callback):
+    """Backbone weights at the end of epoch 0 (the frozen epoch)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            if hasattr(self.model, "jax_state_sync"):
+                self.model.jax_state_sync()
+            self.frozen = weights_of(self.model.backbone.weights)
+
+
+def layout_report(model):
+    """Whether every optimizer variable lives on the devices of the model's
+    weights (TF: mirrored; JAX: the same device set)."""
+    if BACKEND == "tensorflow":
+        kinds = {type(v.value).__name__ for v in model.optimizer.variables}
+        return sorted(kinds)
+    sets = {
+        frozenset(str(d) for d in v.value.sharding.device_set)
+        for v in list(model.optimizer.variables) + list(model.weights)
+    }
+    return [len(s) for s in sets]
+
+
+def freeze_schedule_run(devices, out):
+    engine = Engine(devices)
+    x, y = data()
+    model = build(engine)
+    initial = weights_of(model.backbone.weights)
+    snap = Snapshot()
+    schedule = FreezeSchedule({0: "head", 1: {"blocks": 1}}, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+              callbacks=[schedule, snap])  # fmt: skip
+    final = weights_of(model.weights)
+    backbone_final = weights_of(model.backbone.weights)
+    moved = [
+        v.path for v, a, b in zip(model.backbone.weights, initial, backbone_final)
+        if not np.array_equal(a, b)
+    ]  # fmt: skip
+    out.update(
+        frozen_epoch_identical=all(
+            np.array_equal(a, b) for a, b in zip(initial, snap.frozen)
+        ),
+        moved=moved,
+        expected_moved=[w.path for w in model.backbone.trainable_weights],
+        iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        layouts=layout_report(model),
+    )
+    return model, final
+
+
+def gradual_run(devices):
+    engine = Engine(devices)
+    x, y = data(seed=1)
+    model = build(engine)
+    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+              callbacks=[GradualUnfreezing(every=1, verbose=0)])  # fmt: skip
+    return weights_of(model.weights)
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    results = {"backend": BACKEND, "devices": DEVICES}
+
+    one, many = {}, {}
+    _, final_one = freeze_schedule_run(1, one)
+    model, final_many = freeze_schedule_run(DEVICES, many)
+    results["one"], results["many"] = one, many
+    results["freeze_schedule_max_diff"] = max_diff(final_one, final_many)
+
+    # Bottleneck features and a save made under the distribution.
+    x, _ = data(n=16, seed=2)
+    results["features_shape"] = list(model.extract_features(x, batch_size=8).shape)
+    np.save(os.path.join(out_dir, "x.npy"), x)
+    np.save(os.path.join(out_dir, "predictions.npy"), model.predict(x, batch_size=8, verbose=0))
+    np.save(os.path.join(out_dir, "features.npy"), model.extract_features(x, batch_size=8))
+    model.save(os.path.join(out_dir, "model.keras"))
+
+    results["gradual_max_diff"] = max_diff(gradual_run(1), gradual_run(DEVICES))
+
+    # ImageDataGeneratorAugmentation inside the model, and mixed precision.
+    engine = Engine(DEVICES)
+    results["auto_policy"] = keras_tl.mixed_precision.enable("auto")
+    augmentation = keras_tl.layers.ImageDataGeneratorAugmentation(
+        rotation_range=20, horizontal_flip=True, seed=0
+    )
+    augmented = build(engine, augmentation=augmentation)
+    history = augmented.fit(*data(), batch_size=8, epochs=1, verbose=0)
+    results["augmented_loss_finite"] = bool(np.isfinite(history.history["loss"][-1]))
+
+    # A model built before the distribution: a clear error, not a deep one.
+    if BACKEND == "jax":
+        late = build(Engine(1))
+        Engine(DEVICES)
+    else:
+        late = keras_tl.TransferClassifier(tiny_backbone(), 3, preprocessing="tf")
+        late.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    try:
+        if BACKEND == "jax":
+            late.fit(*data(), batch_size=8, epochs=1, verbose=0)
+        else:
+            with engine.scope():
+                late.fit(*data(), batch_size=8, epochs=1, verbose=0)
+        results["late_error"] = None
+    except ValueError as error:
+        results["late_error"] = str(error)
+
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

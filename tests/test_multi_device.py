@@ -1,0 +1,96 @@
+"""keras_tl on 4 simulated CPU devices against the same run on one device:
+`keras.distribution.DataParallel` on JAX, `tf.distribute.MirroredStrategy`
+on TensorFlow. The training runs in one fresh process per backend
+(tests/multi_device_run.py); these tests read what it wrote."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import keras
+from keras_tl import mixed_precision
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("multi_device")
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.multi_device_run", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    with open(out / "results.json") as f:
+        return json.load(f), out
+
+
+def test_frozen_epoch_is_bit_identical_and_only_scheduled_blocks_move(run):
+    results, _ = run
+    for key in ("one", "many"):
+        part = results[key]
+        assert part["frozen_epoch_identical"], key
+        assert part["moved"] == part["expected_moved"] == ["conv2/kernel", "conv2/bias"]
+
+
+def test_one_optimizer_step_per_batch_after_the_rebuild(run):
+    results, _ = run
+    # 3 epochs x 4 batches: a rebuild outside the strategy's scope made the
+    # step counter advance once per replica (36 on TF).
+    assert results["one"]["iterations"] == results["many"]["iterations"] == 12
+
+
+def test_optimizer_variables_are_laid_out_like_the_weights(run):
+    results, _ = run
+    if results["backend"] == "tensorflow":
+        assert results["many"]["layouts"] == ["MirroredVariable"]
+    else:  # every weight and slot on the same 4 devices
+        assert results["many"]["layouts"] == [4]
+
+
+def test_final_weights_match_one_device(run):
+    results, _ = run
+    assert results["freeze_schedule_max_diff"] < 1e-4
+    # GradualUnfreezing builds a per-block MultiOptimizer mid-fit.
+    assert results["gradual_max_diff"] < 1e-4
+
+
+def test_augmentation_inside_the_model_trains_on_many_devices(run):
+    results, _ = run
+    assert results["augmented_loss_finite"]
+
+
+def test_saved_on_many_devices_loads_on_one(run):
+    _, out = run
+    model = keras.models.load_model(str(out / "model.keras"))
+    x = np.load(out / "x.npy")
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), np.load(out / "predictions.npy"),
+        rtol=1e-5, atol=1e-6,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        model.extract_features(x, batch_size=8), np.load(out / "features.npy"),
+        rtol=1e-5, atol=1e-5,
+    )  # fmt: skip
+
+
+def test_model_built_before_the_distribution_gets_a_clear_error(run):
+    results, _ = run
+    message = results["late_error"]
+    assert message is not None
+    if results["backend"] == "jax":
+        assert "built before the distribution was set" in message
+        assert "set_distribution" in message
+    else:
+        assert "strategy.scope()" in message
+
+
+def test_auto_mixed_precision_follows_the_oldest_gpu():
+    assert mixed_precision._gpu_policy([9.0, 8.0])[0] == "mixed_bfloat16"
+    assert mixed_precision._gpu_policy([9.0, 7.5])[0] == "mixed_float16"
+    assert mixed_precision._gpu_policy([8.6, 6.1])[0] == "float32"
