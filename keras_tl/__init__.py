@@ -29,6 +29,7 @@ if _os.path.basename(_sys.argv[0]) == "keras-tl" or "keras_tl" in getattr(
 from keras_tl import backbones  # noqa: E402
 from keras_tl import callbacks  # noqa: E402
 from keras_tl import data  # noqa: E402
+from keras_tl import distribution  # noqa: E402
 from keras_tl import evaluation  # noqa: E402
 from keras_tl import hub  # noqa: E402
 from keras_tl import layers  # noqa: E402
@@ -44,6 +45,7 @@ __all__ = [
     "backbones",
     "callbacks",
     "data",
+    "distribution",
     "evaluation",
     "hub",
     "layers",

@@ -39,9 +39,17 @@ def predict_with_labels(model, data, batch_size=32):
         ys, ps = [], []
         for batch in data:
             x, y = batch[0], batch[1]
-            # tf.data yields TF tensors; other backends want NumPy.
-            ps.append(np.asarray(model.predict_on_batch(np.asarray(x))))
-            ys.append(np.asarray(y))
+            # tf.data yields TF tensors; other backends want NumPy. predict()
+            # rather than predict_on_batch(): under tf.distribute the latter
+            # gives every replica the whole batch.
+            x = np.asarray(x)
+            p = np.asarray(model.predict(x, batch_size=len(x), verbose=0))
+            y = np.asarray(y)
+            if len(batch) > 2:  # padding for even device splits has weight 0
+                real = np.asarray(batch[2]).reshape(-1) > 0
+                p, y = p[real], y[real]
+            ps.append(p)
+            ys.append(y)
         probs, labels = np.concatenate(ps), np.concatenate(ys)
     if getattr(model, "from_logits", False):
         probs = _softmax(probs) if probs.shape[-1] > 1 else 1 / (1 + np.exp(-probs))

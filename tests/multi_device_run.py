@@ -89,7 +89,7 @@ def max_diff(a, b):
     return max(float(np.max(np.abs(p - q))) for p, q in zip(a, b))
 
 
-def build(engine, **kwargs):
+def build(engine, weighted_metrics=None, **kwargs):
     keras.utils.set_random_seed(0)
     with engine.scope():
         model = keras_tl.TransferClassifier(
@@ -98,7 +98,8 @@ def build(engine, **kwargs):
         model.compile(
             optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
             loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
+            metrics=None if weighted_metrics else ["accuracy"],
+            weighted_metrics=weighted_metrics,
         )
     return model
 
@@ -191,6 +192,28 @@ def main(out_dir):
     augmented = build(engine, augmentation=augmentation)
     history = augmented.fit(*data(), batch_size=8, epochs=1, verbose=0)
     results["augmented_loss_finite"] = bool(np.isfinite(history.history["loss"][-1]))
+
+    # 34 images in batches of 8 end with a batch of 2, which 4 devices
+    # cannot split: training drops it, evaluation pads it with weight 0.
+    x, y = data(n=34, seed=3)
+    keras_tl.mixed_precision.enable("float32")
+    uneven = build(engine, weighted_metrics=["accuracy"])
+    with engine.scope():  # TF: datasets made in the scope see the replicas
+        train = keras_tl.data.from_arrays(x, y, batch_size=8, seed=0)
+        evaluation_set = keras_tl.data.from_arrays(x, y, batch_size=8, shuffle=False)
+    uneven.fit(train, epochs=1, verbose=0)
+    probs = uneven.predict(x, batch_size=8, verbose=0)
+    _, keras_accuracy = uneven.evaluate(evaluation_set, verbose=0)
+    report = keras_tl.evaluation.evaluate(uneven, evaluation_set)
+    results["uneven"] = {
+        "train_batches": int(len(list(train))),
+        "evaluation_batches": [int(b[0].shape[0]) for b in evaluation_set],
+        "predict_rows": int(len(probs)),
+        "accuracy_from_predict": float(np.mean(probs.argmax(-1) == y)),
+        "evaluate_accuracy": float(keras_accuracy),
+        "report_accuracy": float(report["accuracy"]),
+        "report_images": int(np.sum(report["confusion_matrix"])),
+    }
 
     # A model built before the distribution: a clear error, not a deep one.
     if BACKEND == "jax":

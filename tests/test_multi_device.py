@@ -94,3 +94,17 @@ def test_auto_mixed_precision_follows_the_oldest_gpu():
     assert mixed_precision._gpu_policy([9.0, 8.0])[0] == "mixed_bfloat16"
     assert mixed_precision._gpu_policy([9.0, 7.5])[0] == "mixed_float16"
     assert mixed_precision._gpu_policy([8.6, 6.1])[0] == "float32"
+
+
+def test_uneven_last_batch_trains_and_evaluates_every_image(run):
+    uneven = run[0]["uneven"]
+    # 34 images, batches of 8, 4 devices: training drops the batch of 2...
+    assert uneven["train_batches"] == 4
+    # ... evaluation pads it to 4 with zero-weight copies, and counts each
+    # real image once.
+    assert uneven["evaluation_batches"] == [8, 8, 8, 8, 4]
+    assert uneven["predict_rows"] == 34
+    assert uneven["report_images"] == 34
+    expected = uneven["accuracy_from_predict"]
+    assert uneven["report_accuracy"] == pytest.approx(expected, abs=1e-9)
+    assert uneven["evaluate_accuracy"] == pytest.approx(expected, abs=1e-6)

@@ -12,18 +12,19 @@ from keras_tl.data import files
 from keras_tl.data import pipeline
 from keras_tl.data._tf import require_tensorflow
 from keras_tl.data.class_weights import class_indices
+from keras_tl.distribution import data_parallel_replicas
 
 
 def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
                 augment=None, class_names=None, prefetch=True,
-                augment_eval=False):  # fmt: skip
+                augment_eval=False, drop_remainder=None):  # fmt: skip
     """A `tf.data.Dataset` from NumPy arrays, with optional augmentation.
 
     Args:
         images: `(n, height, width, channels)` array in `[0, 255]`.
         labels: `(n,)` class indices or `(n, k)` one-hot array, or `None`.
-        batch_size, shuffle, seed, augment, prefetch, augment_eval: As in
-            `image_dataset_from_directory`.
+        batch_size, shuffle, seed, augment, prefetch, augment_eval,
+            drop_remainder: As in `image_dataset_from_directory`.
         class_names: Optional names, kept as `dataset.class_names`; labels
             must then be in `[0, len(class_names))`.
     """
@@ -39,15 +40,11 @@ def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed)
-    if batch_size is not None:
-        ds = ds.batch(batch_size)
-    if augment is not None:
-        if labels is None:
-            ds = ds.map(lambda x: augment(x, training=True))
-        else:
-            ds = ds.map(lambda x, y: (augment(x, training=True), y))
-    if prefetch:
-        ds = ds.prefetch(tf.data.AUTOTUNE)
+    ds = pipeline.finish(
+        tf, ds, len(images), batch_size, augment, shuffle,
+        labeled=labels is not None, prefetch=prefetch,
+        drop_remainder=drop_remainder,
+    )  # fmt: skip
     if class_names is not None or labels is not None:
         flat = flat if labels is not None else np.zeros(0, int)
         names = class_names or [str(i) for i in range(int(flat.max()) + 1)]
@@ -122,12 +119,17 @@ class ArrayDataset(keras.utils.PyDataset):
         on_device: Keep the arrays on the default accelerator.
         augment_eval: Allow `augment` with `shuffle=False` (an evaluation
             set), refused otherwise.
+        drop_remainder: Drop the last partial batch. `None`: only for a
+            training set (`shuffle=True`) under a `keras.distribution` that
+            splits batches across devices, which needs even batches; an
+            evaluation set there must have a length whose last batch splits
+            evenly (an error says so).
         **kwargs: `keras.utils.PyDataset` arguments (`workers`, ...).
     """
 
     def __init__(self, images, labels, batch_size=32, shuffle=True, seed=None,
                  augment=None, on_device=False, augment_eval=False,
-                 **kwargs):  # fmt: skip
+                 drop_remainder=None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.images = check_images(images)
         self.labels = np.asarray(labels)
@@ -139,13 +141,17 @@ class ArrayDataset(keras.utils.PyDataset):
         self.rng = np.random.default_rng(seed)
         self.augment = pipeline.make_augment(augment, shuffle, augment_eval=augment_eval)
         self.order = np.arange(len(self.images))
+        self.drop_remainder = _array_drop_remainder(
+            len(self.images), self.batch_size, shuffle, drop_remainder
+        )
         if on_device:
             self.images = keras.ops.convert_to_tensor(self.images)
             self.labels = keras.ops.convert_to_tensor(self.labels)
         self.on_epoch_end()
 
     def __len__(self):
-        return math.ceil(len(self.images) / self.batch_size)
+        batches = len(self.images) / self.batch_size
+        return math.floor(batches) if self.drop_remainder else math.ceil(batches)
 
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
@@ -162,6 +168,27 @@ class ArrayDataset(keras.utils.PyDataset):
     def on_epoch_end(self):
         if self.shuffle:
             self.rng.shuffle(self.order)
+
+
+def _array_drop_remainder(count, batch_size, shuffle, drop_remainder):
+    replicas = data_parallel_replicas()
+    if batch_size % replicas:
+        raise ValueError(
+            f"`batch_size` is the global batch, split across {replicas} "
+            f"devices by the active keras.distribution; it must divide by "
+            f"{replicas}. Received: batch_size={batch_size}"
+        )
+    if drop_remainder is None:
+        drop_remainder = bool(shuffle) and replicas > 1
+    if not drop_remainder and (count % batch_size) % replicas:
+        raise ValueError(
+            f"{count} images in batches of {batch_size} end with a batch of "
+            f"{count % batch_size}, which does not split across {replicas} "
+            "devices. Pass drop_remainder=True, or use keras_tl.data."
+            "from_arrays, which pads an evaluation set's last batch with "
+            "zero-weight images."
+        )
+    return bool(drop_remainder)
 
 
 def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",

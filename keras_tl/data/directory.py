@@ -20,6 +20,7 @@ def image_dataset_from_directory(
     fast_jpeg=True,
     prefetch=True,
     augment_eval=False,
+    drop_remainder=None,
 ):
     """A fast `tf.data` input path from a folder of class sub-folders.
 
@@ -58,6 +59,13 @@ def image_dataset_from_directory(
         prefetch: Overlap input with training.
         augment_eval: Allow `augment` on a dataset built for evaluation
             (`subset="validation"` or `shuffle=False`), refused otherwise.
+        drop_remainder: Drop the last partial batch. `None` (default): only
+            for a training set (`shuffle=True`) under a `keras.distribution`
+            that splits each batch across devices (JAX), which needs even
+            batches; there an evaluation set keeps every image and pads its
+            last batch with zero-weight copies, yielding
+            `(images, labels, sample_weights)`. `batch_size` is the global
+            batch (all devices together).
 
     Returns:
         A `tf.data.Dataset` with extra attributes `class_names`,
@@ -93,5 +101,5 @@ def image_dataset_from_directory(
         label_mode=label_mode, color_mode=color_mode, shuffle=shuffle,
         seed=seed, augment=augment, cache=cache, interpolation=interpolation,
         fast_jpeg=fast_jpeg, prefetch=prefetch, skipped=skipped,
-        subset=subset, augment_eval=augment_eval,
+        subset=subset, augment_eval=augment_eval, drop_remainder=drop_remainder,
     )  # fmt: skip

@@ -3,8 +3,10 @@
 import collections
 import numbers
 import re
+import warnings
 
 from keras_tl.data._tf import require_tensorflow
+from keras_tl.distribution import data_parallel_replicas
 
 LABEL_MODES = ("int", "categorical", "binary", None)
 COLOR_MODES = {"rgb": 3, "grayscale": 1, "rgba": 4}
@@ -295,6 +297,7 @@ def build(
     skipped=(),
     subset=None,
     augment_eval=False,
+    drop_remainder=None,
 ):
     """A batched `tf.data.Dataset` of `(images, labels)` in `[0, 255]`."""
     tf = require_tensorflow("The keras_tl input path")
@@ -329,19 +332,76 @@ def build(
         ds = ds.map(lambda x, y: (x, tf.cast(tf.expand_dims(y, -1), tf.float32)))
     elif label_mode is None:
         ds = ds.map(lambda x, y: x)
-    if batch_size is not None:
-        ds = ds.batch(batch_size)
-    if augment is not None:
-        if label_mode is None:
-            ds = ds.map(lambda x: augment(x, training=True), num_parallel_calls=autotune)
-        else:
-            ds = ds.map(
-                lambda x, y: (augment(x, training=True), y),
-                num_parallel_calls=autotune,
-            )
-    if prefetch:
-        ds = ds.prefetch(autotune)
+    ds = finish(
+        tf, ds, len(paths), batch_size, augment, shuffle,
+        labeled=label_mode is not None, prefetch=prefetch,
+        drop_remainder=drop_remainder,
+    )  # fmt: skip
     return annotate(ds, class_names, labels, paths, skipped)
+
+
+def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
+           drop_remainder=None):  # fmt: skip
+    """Batch, augment per batch, prefetch: the tail every loader shares.
+
+    `batch_size` is the global batch. Under a `keras.distribution` that
+    splits batches across N devices (JAX), every batch must divide by N, and
+    under an open `tf.distribute` scope no replica may get an empty batch:
+    `drop_remainder=None` then drops the last partial batch of a training
+    set (`shuffle=True`; a different partial batch is dropped each epoch) and
+    keeps every image of an evaluation set, padding its last batch with
+    copies that carry a sample weight of 0 — `(images, labels, weights)` —
+    so `evaluate()` and `keras_tl.evaluation` count each real image once.
+    """
+    if batch_size is None:
+        if drop_remainder:
+            raise ValueError("`drop_remainder=True` needs a `batch_size`.")
+    else:
+        replicas = data_parallel_replicas()
+        if batch_size % replicas:
+            raise ValueError(
+                f"`batch_size` is the global batch, split across {replicas} "
+                f"devices by the active keras.distribution; it must divide by "
+                f"{replicas}. Received: batch_size={batch_size}"
+            )
+        if drop_remainder is None:
+            drop_remainder = bool(shuffle) and replicas > 1
+        pad = 0 if drop_remainder else -(count % batch_size) % replicas
+        if pad and not labeled:
+            raise ValueError(
+                f"An images-only dataset of {count} images in batches of "
+                f"{batch_size} ends with a batch that does not split across "
+                f"{replicas} devices. Pass drop_remainder=True, a batch_size "
+                f"that divides {count}, or predict on arrays with "
+                "TransferClassifier.predict, which pads and trims them."
+            )
+        if pad:
+            ds = _pad_with_zero_weights(tf, ds, pad)
+            warnings.warn(
+                f"The last batch of this evaluation set is padded with {pad} "
+                f"zero-weight copies so that {replicas} devices can split it. "
+                "The loss and keras_tl.evaluation skip them; Keras counts them "
+                "in `metrics=` but not in `weighted_metrics=`: compile with "
+                "weighted_metrics=['accuracy', ...] for exact figures.",
+                stacklevel=3,
+            )
+        ds = ds.batch(batch_size, drop_remainder=bool(drop_remainder))
+    if augment is not None:
+        def run(x, *rest):
+            return (augment(x, training=True), *rest) if rest else augment(x, training=True)
+
+        ds = ds.map(run, num_parallel_calls=tf.data.AUTOTUNE)
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    return ds
+
+
+def _pad_with_zero_weights(tf, ds, pad):
+    """Append `pad` copies of the first element with weight 0; real
+    elements get weight 1."""
+    ds = ds.map(lambda x, y: (x, y, tf.constant(1.0)))
+    filler = ds.take(1).map(lambda x, y, w: (x, y, tf.constant(0.0))).repeat(pad)
+    return ds.concatenate(filler)
 
 
 def annotate(ds, class_names, labels, paths=None, skipped=()):

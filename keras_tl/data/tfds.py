@@ -16,6 +16,7 @@ def from_tfds(
     data_dir=None,
     prefetch=True,
     augment_eval=False,
+    drop_remainder=None,
     **load_kwargs,
 ):
     """A TensorFlow Datasets image-classification split, batched and
@@ -25,8 +26,8 @@ def from_tfds(
         name: TFDS name, e.g. `"cats_vs_dogs"`.
         split: TFDS split string, e.g. `"train[:80%]"`.
         image_size: `(height, width)`.
-        batch_size, shuffle, seed, augment, cache, prefetch, augment_eval:
-            As in `image_dataset_from_directory`.
+        batch_size, shuffle, seed, augment, cache, prefetch, augment_eval,
+            drop_remainder: As in `image_dataset_from_directory`.
         data_dir: Where TFDS keeps its data.
         **load_kwargs: More `tfds.load` arguments.
 
@@ -69,12 +70,9 @@ def from_tfds(
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:
         ds = ds.shuffle(1024, seed=seed)
-    if batch_size is not None:
-        ds = ds.batch(batch_size)
-    if augment is not None:
-        ds = ds.map(lambda x, y: (augment(x, training=True), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)  # fmt: skip
-    if prefetch:
-        ds = ds.prefetch(tf.data.AUTOTUNE)
+    ds = pipeline.finish(
+        tf, ds, int(ds.cardinality()), batch_size, augment, shuffle,
+        labeled=True, prefetch=prefetch, drop_remainder=drop_remainder,
+    )  # fmt: skip
     ds.class_names = class_names
     return ds

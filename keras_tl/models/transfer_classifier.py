@@ -11,7 +11,8 @@ from keras_tl.backbones.blocks import find_blocks
 from keras_tl.layers.backbone_preprocessing import MODES
 from keras_tl.layers.backbone_preprocessing import BackbonePreprocessing
 from keras_tl.models import freezing
-from keras_tl.models.distribution_check import check_model_placement
+from keras_tl.distribution import check_model_placement
+from keras_tl.distribution import model_replicas
 
 POOLINGS = ("avg", "max", "flatten")
 
@@ -234,9 +235,26 @@ class TransferClassifier(keras.Model):
         check_model_placement(self)
         return super().evaluate(*args, **kwargs)
 
-    def predict(self, *args, **kwargs):
+    def predict(self, x, batch_size=None, **kwargs):
         check_model_placement(self)
-        return super().predict(*args, **kwargs)
+        replicas = model_replicas(self)
+        if replicas == 1 or not hasattr(x, "shape"):
+            return super().predict(x, batch_size=batch_size, **kwargs)
+        # A keras.distribution needs every batch to split evenly across its
+        # devices (and a TF replica given no image fails): pad the arrays,
+        # predict, and trim the padding.
+        batch = batch_size or 32
+        if batch % replicas:
+            raise ValueError(
+                f"`batch_size` is the global batch, split across {replicas} "
+                f"devices; it must divide by {replicas}. Received: "
+                f"batch_size={batch_size}"
+            )
+        x = np.asarray(x)
+        pad = -(len(x) % batch) % replicas
+        padded = np.concatenate([x, np.repeat(x[:1], pad, axis=0)]) if pad else x
+        out = super().predict(padded, batch_size=batch, **kwargs)
+        return out[: len(x)]
 
     # Freezing ---------------------------------------------------------------
 

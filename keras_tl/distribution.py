@@ -28,6 +28,39 @@ def check_model_placement(model):
         _check_tf(model)
 
 
+def data_parallel_replicas():
+    """How many ways each batch is split across devices: by the active
+    `keras.distribution` on JAX, which needs every batch to split evenly, or
+    by the `tf.distribute` strategy whose scope is open on TensorFlow (a
+    replica left with no image fails inside TF). 1 otherwise."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.distribute.has_strategy():
+            return 1
+        return int(tf.distribute.get_strategy().num_replicas_in_sync)
+    if backend != "jax":
+        return 1
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return 1
+    mesh = distribution.device_mesh
+    axis = getattr(distribution, "batch_dim_name", None)
+    if axis in mesh.axis_names:
+        return int(mesh.shape[mesh.axis_names.index(axis)])
+    return int(mesh.devices.size)
+
+
+def model_replicas(model):
+    """`data_parallel_replicas()` for the engine `model` runs under: on
+    TensorFlow its own strategy (fit/predict use it outside the scope too)."""
+    if keras.backend.backend() == "tensorflow":
+        strategy = getattr(model, "_distribute_strategy", None)
+        return int(strategy.num_replicas_in_sync) if strategy is not None else 1
+    return data_parallel_replicas()
+
+
 def _check_jax(model):
     distribution = keras.distribution.distribution()
     if distribution is None or not model.weights:
