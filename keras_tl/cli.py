@@ -97,6 +97,12 @@ def weights(text):
     return text
 
 
+def devices(text):
+    if text.lower() == "all":
+        return "all"
+    return positive_int(text)
+
+
 def _add_train(sub):
     p = sub.add_parser("train", help="train a classifier on a folder of images")
     p.add_argument("data_dir", help="class sub-folders, or train/ val/ test/ splits")
@@ -122,6 +128,8 @@ def _add_train(sub):
     p.add_argument("--dropout", type=fraction, default=0.2)
     p.add_argument("--output", default="keras_tl_output")
     p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--devices", type=devices, default=1,
+                   help="data-parallel over this many GPUs (or 'all'); --batch-size is the global batch")  # fmt: skip
 
 
 def _add_evaluate(sub):
@@ -318,67 +326,82 @@ def cmd_train(args):
     image_size = (size, size)
     keras_tl.backbones.check_input_shape(image_size + (3,), spec)
     augment = _augment_layer(augment) if augment else None
-    policy = keras_tl.mixed_precision.enable(args.mixed_precision)
-    train_dir, val_dir, test_dir = _splits(args.data_dir)
-    common = dict(image_size=image_size, batch_size=args.batch_size, seed=args.seed)
-    if train_dir:
-        train = data.image_dataset_from_directory(train_dir, augment=augment, **common)
-        val = data.image_dataset_from_directory(val_dir, shuffle=False, **common) if val_dir else None
-    elif args.validation_split:
-        split = dict(validation_split=args.validation_split, **common)
-        train = data.image_dataset_from_directory(
-            args.data_dir, subset="training", augment=augment, **split)  # fmt: skip
-        val = data.image_dataset_from_directory(
-            args.data_dir, subset="validation", shuffle=False, **split)  # fmt: skip
-    else:  # --validation-split 0: every image trains
-        train = data.image_dataset_from_directory(args.data_dir, augment=augment, **common)
-        val = None
-    names = train.class_names
-    if len(names) < 2:
-        raise CliError(f"{train_dir or args.data_dir} has one class folder {names}; "
-                       "a classifier needs two or more")  # fmt: skip
-    model = keras_tl.TransferClassifier(
-        spec.name, len(names), input_shape=image_size + (3,), weights=args.weights,
-        head_units=args.head_units, dropout=args.dropout, class_names=names,
-    )  # fmt: skip
-    blocks = args.unfreeze_blocks
-    if blocks != "all" and blocks > len(model.blocks):  # before any output
-        raise CliError(f"--unfreeze-blocks {blocks}: {spec.name} has {len(model.blocks)} "
-                       f"blocks; use {len(model.blocks)} or less, or all")  # fmt: skip
-    target = "all" if blocks == "all" else {"blocks": blocks}
-    callbacks = []
-    if args.weights is None:
-        # Random weights: nothing to protect, every layer trains from the
-        # first epoch (the model starts that way); no head-only phase.
-        print("keras-tl: --weights none: training every layer from scratch")
-    else:
-        schedule = {0: "head"}
-        if args.fine_tune_epochs > 0:
-            schedule[args.epochs] = target
-        callbacks.append(FreezeSchedule(schedule, lr_ratio=args.fine_tune_lr_ratio))
-    model.compile(
-        optimizer=keras.optimizers.Adam(args.lr),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    os.makedirs(args.output, exist_ok=True)
-    print(f"keras-tl: {spec.name} at {size}x{size}, {len(names)} classes "
-          f"{train.class_counts}, policy {policy}")  # fmt: skip
-    with _naming_undecodable_images(train, val):
-        history = model.fit(
-            train, validation_data=val, epochs=args.epochs + args.fine_tune_epochs,
-            class_weight=data.class_weights(train) if args.class_weights else None,
-            callbacks=callbacks,
-            verbose=2,
+    try:
+        parallel = keras_tl.distribution.data_parallel(args.devices)
+        replicas = parallel.__enter__()
+    except ValueError as error:
+        raise CliError(f"--devices {args.devices}: {error}") from None
+    with contextlib.ExitStack() as stack:
+        stack.push(parallel)
+        if replicas > 1:
+            if args.batch_size % replicas:
+                raise CliError(f"--batch-size {args.batch_size}: the global batch must "
+                               f"divide by the {replicas} devices")  # fmt: skip
+            print(f"keras-tl: data-parallel on {replicas} devices, "
+                  f"{args.batch_size // replicas} images per device per step")  # fmt: skip
+        policy = keras_tl.mixed_precision.enable(args.mixed_precision)
+        train_dir, val_dir, test_dir = _splits(args.data_dir)
+        common = dict(image_size=image_size, batch_size=args.batch_size, seed=args.seed)
+        if train_dir:
+            train = data.image_dataset_from_directory(train_dir, augment=augment, **common)
+            val = data.image_dataset_from_directory(val_dir, shuffle=False, **common) if val_dir else None
+        elif args.validation_split:
+            split = dict(validation_split=args.validation_split, **common)
+            train = data.image_dataset_from_directory(
+                args.data_dir, subset="training", augment=augment, **split)  # fmt: skip
+            val = data.image_dataset_from_directory(
+                args.data_dir, subset="validation", shuffle=False, **split)  # fmt: skip
+        else:  # --validation-split 0: every image trains
+            train = data.image_dataset_from_directory(args.data_dir, augment=augment, **common)
+            val = None
+        names = train.class_names
+        if len(names) < 2:
+            raise CliError(f"{train_dir or args.data_dir} has one class folder {names}; "
+                           "a classifier needs two or more")  # fmt: skip
+        model = keras_tl.TransferClassifier(
+            spec.name, len(names), input_shape=image_size + (3,), weights=args.weights,
+            head_units=args.head_units, dropout=args.dropout, class_names=names,
         )  # fmt: skip
-    model.save(os.path.join(args.output, "model.keras"))
-    with open(os.path.join(args.output, "class_names.json"), "w") as f:
-        json.dump(names, f)
-    _write_history(history.history, os.path.join(args.output, "history.csv"))
-    report_on = data.image_dataset_from_directory(test_dir, shuffle=False, **common) if test_dir else val
-    if report_on is not None:
-        with _naming_undecodable_images(report_on):
-            _report(model, report_on, args.output, history.history)
+        blocks = args.unfreeze_blocks
+        if blocks != "all" and blocks > len(model.blocks):  # before any output
+            raise CliError(f"--unfreeze-blocks {blocks}: {spec.name} has {len(model.blocks)} "
+                           f"blocks; use {len(model.blocks)} or less, or all")  # fmt: skip
+        target = "all" if blocks == "all" else {"blocks": blocks}
+        if args.weights is None:
+            # Random weights: nothing to protect, every layer trains from the
+            # first epoch (the model starts that way); no head-only phase.
+            print("keras-tl: --weights none: training every layer from scratch")
+            schedule = {0: "all"}
+        else:
+            schedule = {0: "head"}
+            if args.fine_tune_epochs > 0:
+                schedule[args.epochs] = target
+        callbacks = [FreezeSchedule(schedule, lr_ratio=args.fine_tune_lr_ratio)]
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.lr),
+            loss="sparse_categorical_crossentropy",
+            # Weighted: an evaluation set's padding (weight 0, so that the
+            # devices split its last batch) must not count.
+            weighted_metrics=["accuracy"],
+        )
+        os.makedirs(args.output, exist_ok=True)
+        print(f"keras-tl: {spec.name} at {size}x{size}, {len(names)} classes "
+              f"{train.class_counts}, policy {policy}")  # fmt: skip
+        with _naming_undecodable_images(train, val):
+            history = model.fit(
+                train, validation_data=val, epochs=args.epochs + args.fine_tune_epochs,
+                class_weight=data.class_weights(train) if args.class_weights else None,
+                callbacks=callbacks,
+                verbose=2,
+            )  # fmt: skip
+        model.save(os.path.join(args.output, "model.keras"))
+        with open(os.path.join(args.output, "class_names.json"), "w") as f:
+            json.dump(names, f)
+        _write_history(history.history, os.path.join(args.output, "history.csv"))
+        report_on = data.image_dataset_from_directory(test_dir, shuffle=False, **common) if test_dir else val
+        if report_on is not None:
+            with _naming_undecodable_images(report_on):
+                _report(model, report_on, args.output, history.history)
     print(f"keras-tl: wrote {args.output}/model.keras, class_names.json, history.csv")
     return 0
 

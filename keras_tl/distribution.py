@@ -1,7 +1,14 @@
-"""Catch a model built outside the distribution it is trained under, with a
-message that says which order to use. Both engines otherwise fail deep
-inside (JAX: "incompatible devices for jitted computation") or train on
-one device without a word (TF: a model made outside `strategy.scope()`)."""
+"""More than one device, on Keras's own engines: `keras.distribution` on
+JAX, `tf.distribute` on TensorFlow.
+
+`data_parallel()` opens the right one for the backend; the checks here
+catch a model built outside the distribution it is trained under, with a
+message that says which order to use (the engines otherwise fail deep
+inside — JAX: "incompatible devices for jitted computation" — or train on
+one device without a word: TF, a model made outside `strategy.scope()`),
+and tell the loaders how many ways each batch is split."""
+
+import contextlib
 
 import keras
 
@@ -103,3 +110,76 @@ def _check_tf(model):
             f"built under {built}: its variables are not distributed. "
             f"{_TF_ORDER}"
         )
+
+
+@contextlib.contextmanager
+def data_parallel(devices="all"):
+    """Data-parallel training on Keras's own engine for the backend.
+
+    JAX: a `keras.distribution.DataParallel` over the first `devices`
+    devices; TensorFlow: a `tf.distribute.MirroredStrategy` over the first
+    `devices` GPUs (or CPU devices where there is no GPU). Build the
+    datasets and the model, compile and fit inside the block. `batch_size`
+    stays the global batch: each device gets `batch_size / devices`.
+
+    Args:
+        devices: `"all"`, or how many devices to use (1 changes nothing).
+
+    Yields:
+        The number of devices in use.
+
+    Example:
+
+    ```python
+    with keras_tl.distribution.data_parallel("all"):
+        train = keras_tl.data.image_dataset_from_directory("data/train")
+        model = keras_tl.TransferClassifier("resnet50", 10)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(train, epochs=5)
+    ```
+    """
+    available = _local_devices()
+    if devices == "all":
+        count = len(available)
+    elif isinstance(devices, int) and not isinstance(devices, bool) and devices >= 1:
+        count = devices
+    else:
+        raise ValueError(
+            f"`devices` must be 'all' or an integer >= 1. Received: devices={devices!r}"
+        )
+    if count > len(available):
+        raise ValueError(
+            f"`devices={devices}` but {len(available)} device(s) are visible: "
+            f"{[str(d) for d in available]}."
+        )
+    if count == 1:
+        yield 1
+        return
+    if keras.backend.backend() == "jax":
+        distribution = keras.distribution.DataParallel(devices=available[:count])
+        with distribution.scope():
+            yield count
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy(available[:count])
+        with strategy.scope():
+            yield count
+    else:
+        raise ValueError(
+            f"data_parallel supports the jax and tensorflow backends, not "
+            f"{keras.backend.backend()!r}."
+        )
+
+
+def _local_devices():
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        return [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+    return ["cpu"]

@@ -183,6 +183,20 @@ def main(out_dir):
 
     results["gradual_max_diff"] = max_diff(gradual_run(1), gradual_run(DEVICES))
 
+    # BatchNorm statistics with train_batchnorm=True: one device vs many.
+    stats = {}
+    for devices in (1, DEVICES):
+        engine = Engine(devices)
+        bn = build(engine, train_batchnorm=True)
+        bn.unfreeze("all")
+        with engine.scope():
+            bn.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        bn.fit(*data(seed=4), batch_size=8, epochs=1, shuffle=False, verbose=0)
+        stats[devices] = weights_of(
+            [l.moving_mean for l in bn.backbone.layers if hasattr(l, "moving_mean")]
+        )
+    results["batchnorm_stats_max_diff"] = max_diff(stats[1], stats[DEVICES])
+
     # ImageDataGeneratorAugmentation inside the model, and mixed precision.
     engine = Engine(DEVICES)
     results["auto_policy"] = keras_tl.mixed_precision.enable("auto")
