@@ -130,3 +130,15 @@ def test_cli_trains_data_parallel_on_several_devices(xray, tmp_path):
         assert proc.returncode == 2
         assert proc.stderr.strip().startswith("keras-tl: error: --devices 2:"), proc.stderr
         assert "1 device(s) are visible" in proc.stderr
+
+
+def test_batchnorm_statistics_under_each_engine(run):
+    results, _ = run
+    diff = results["batchnorm_stats_max_diff"]
+    if results["backend"] == "jax":
+        # One program over the sharded batch: statistics of the global batch.
+        assert diff < 1e-5
+    else:
+        # MirroredStrategy: each replica normalizes with its own quarter of
+        # the batch (Keras's default), as the README says.
+        assert diff > 1e-4
