@@ -212,9 +212,19 @@ def main(out_dir):
     x, y = data(n=34, seed=3)
     keras_tl.mixed_precision.enable("float32")
     uneven = build(engine, weighted_metrics=["accuracy"])
+    import warnings
+
     with engine.scope():  # TF: datasets made in the scope see the replicas
         train = keras_tl.data.from_arrays(x, y, batch_size=8, seed=0)
-        evaluation_set = keras_tl.data.from_arrays(x, y, batch_size=8, shuffle=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            evaluation_set = keras_tl.data.from_arrays(x, y, batch_size=8, shuffle=False)
+        try:
+            keras_tl.data.from_arrays(x, y, batch_size=6)
+            results["odd_batch_error"] = None
+        except ValueError as error:
+            results["odd_batch_error"] = str(error)
+    results["padding_warning"] = [str(w.message) for w in caught if "padded" in str(w.message)]
     uneven.fit(train, epochs=1, verbose=0)
     probs = uneven.predict(x, batch_size=8, verbose=0)
     _, keras_accuracy = uneven.evaluate(evaluation_set, verbose=0)

@@ -142,3 +142,11 @@ def test_batchnorm_statistics_under_each_engine(run):
         # MirroredStrategy: each replica normalizes with its own quarter of
         # the batch (Keras's default), as the README says.
         assert diff > 1e-4
+
+
+def test_global_batch_must_split_and_padding_is_announced(run):
+    results, _ = run
+    assert "must divide by 4" in results["odd_batch_error"]
+    assert "batch_size=6" in results["odd_batch_error"]
+    (warning,) = results["padding_warning"]
+    assert "weighted_metrics" in warning
