@@ -32,6 +32,21 @@ def device_name():
     return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def device_names():
+    """Every device the backend sees (a multi-device run uses several)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_logical_devices() if d.device_type in ("GPU", "CPU")]
+    return []
+
+
 def versions():
     import importlib.metadata as md
 

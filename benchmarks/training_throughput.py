@@ -50,6 +50,11 @@ def parse(argv):
     p.add_argument("--deadline", type=float, default=0, help="seconds; skip the rest after")
     p.add_argument("--out", default=None, help="results folder")
     p.add_argument(
+        "--devices", default="1", type=_device_counts,
+        help="comma-separated device counts to compare, e.g. 1,4 or 1,all: "
+        "data-parallel with --batch-size per device (weak scaling)",
+    )
+    p.add_argument(
         "--baseline", action="store_true",
         help="also time the hand-written recipe: keras.applications model + "
         "head, model.fit(float32 NumPy array), no keras_tl",
@@ -61,6 +66,16 @@ def parse(argv):
         args.image_size, args.batch_size = 32, 8
         args.steps, args.repeats, args.pool = 3, 2, 32
     return args
+
+
+def _device_counts(text):
+    counts = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part != "all" and not (part.isdigit() and int(part) >= 1):
+            raise argparse.ArgumentTypeError(f"expected counts >= 1 or 'all', got {text!r}")
+        counts.append(part if part == "all" else int(part))
+    return counts
 
 
 def jpeg_pool(n, size, seed=0):
@@ -158,60 +173,67 @@ def run(args):
     pool, labels, decode_s = jpeg_pool(args.pool, args.image_size)
     result["pool"] = {"images": len(pool), "decode_seconds": decode_s}
     inputs = args.inputs.split(",")
-    batch = args.batch_size
-    rng = np.random.default_rng(1)
-    x_dev = keras.ops.convert_to_tensor(
-        rng.integers(0, 256, (batch, args.image_size, args.image_size, 3), dtype="uint8")
-    )
-    y_dev = keras.ops.convert_to_tensor(rng.integers(0, 10, (batch,)))
+    result["devices"] = common.device_names()
     skipped = []
-    for name, policy, augmented in plan(args):
+    for devices, (name, policy, augmented) in (
+        (d, step) for d in args.devices for step in plan(args)
+    ):
         if args.deadline and time.perf_counter() - began > args.deadline:
-            skipped.append(f"{name}/{policy}/{'aug' if augmented else 'noaug'}")
+            skipped.append(f"{name}/{policy}/{'aug' if augmented else 'noaug'}/{devices}")
             continue
-        augmentation = None
-        if augmented:
-            augmentation = keras_tl.layers.ImageDataGeneratorAugmentation(
-                seed=0, **AUGMENT
-            )
-        model = build(name, policy, args, augmentation)
-        # One compiled train step serves every input below (same shapes).
-        kinds = inputs if augmented else ["synthetic"]
-        for kind in kinds:
-            if kind == "synthetic":
-                data = RepeatBatch(x_dev, y_dev, args.steps)
-            else:
-                rows = np.resize(np.arange(len(pool)), args.steps * batch)
-                data = ArrayDataset(
-                    pool[rows], labels[rows] % 10, batch_size=batch,
-                    seed=0, on_device=kind == "pipeline",
+        # Weak scaling: the per-device batch stays, the global batch grows.
+        # The distribution is opened per model: clear_session() drops it.
+        with keras_tl.distribution.data_parallel(devices) as used:
+            batch = args.batch_size * used
+            rng = np.random.default_rng(1)
+            size = (batch, args.image_size, args.image_size, 3)
+            x_dev = keras.ops.convert_to_tensor(rng.integers(0, 256, size, dtype="uint8"))
+            y_dev = keras.ops.convert_to_tensor(rng.integers(0, 10, (batch,)))
+            augmentation = None
+            if augmented:
+                augmentation = keras_tl.layers.ImageDataGeneratorAugmentation(
+                    seed=0, **AUGMENT
+                )
+            model = build(name, policy, args, augmentation)
+            # One compiled train step serves every input below (same shapes).
+            kinds = inputs if augmented else ["synthetic"]
+            for kind in kinds:
+                if kind == "synthetic":
+                    data = RepeatBatch(x_dev, y_dev, args.steps)
+                else:
+                    rows = np.resize(np.arange(len(pool)), args.steps * batch)
+                    data = ArrayDataset(
+                        pool[rows], labels[rows] % 10, batch_size=batch,
+                        seed=0, on_device=kind == "pipeline",
+                    )  # fmt: skip
+                times, warmup = time_fit(model, data, args.repeats)
+                stats = common.summarize([args.steps * batch / t for t in times])
+                label = kind if augmented else "synthetic_noaug"
+                record = {
+                    "model": name, "policy": policy, "input": label,
+                    "augmentation": augmented, "batch_size": batch,
+                    "devices": used,
+                    # BatchNorm in training mode (batch statistics, moving
+                    # averages updated): what full fine-tuning really costs.
+                    "train_batchnorm": model.train_batchnorm,
+                    "image_size": args.image_size,
+                    "images_per_second": stats["median"],
+                    "images_per_second_per_device": stats["median"] / used,
+                    "images_per_second_min": stats["min"],
+                    "images_per_second_max": stats["max"],
+                    "step_ms": 1000 * batch / stats["median"],
+                    "repeats": stats["repeats"],
+                    "warmup_seconds": warmup,
+                }  # fmt: skip
+                result["records"].append(record)
+                print(
+                    f"{name:16s} {policy:15s} {label:16s} x{used} "
+                    f"{stats['median']:9.1f} img/s "
+                    f"[{stats['min']:.1f}-{stats['max']:.1f}] "
+                    f"warm-up {warmup:.1f}s", flush=True,
                 )  # fmt: skip
-            times, warmup = time_fit(model, data, args.repeats)
-            stats = common.summarize([args.steps * batch / t for t in times])
-            label = kind if augmented else "synthetic_noaug"
-            record = {
-                "model": name, "policy": policy, "input": label,
-                "augmentation": augmented, "batch_size": batch,
-                # BatchNorm in training mode (batch statistics, moving
-                # averages updated): what full fine-tuning really costs.
-                "train_batchnorm": model.train_batchnorm,
-                "image_size": args.image_size,
-                "images_per_second": stats["median"],
-                "images_per_second_min": stats["min"],
-                "images_per_second_max": stats["max"],
-                "step_ms": 1000 * batch / stats["median"],
-                "repeats": stats["repeats"],
-                "warmup_seconds": warmup,
-            }  # fmt: skip
-            result["records"].append(record)
-            print(
-                f"{name:16s} {policy:15s} {label:16s} "
-                f"{stats['median']:9.1f} img/s "
-                f"[{stats['min']:.1f}-{stats['max']:.1f}] "
-                f"warm-up {warmup:.1f}s", flush=True,
-            )  # fmt: skip
-            common.write(result, args.out)
-        del model
+                common.write(result, args.out)
+            del model
         keras.backend.clear_session()
     if args.baseline:
         for policy in args.policies.split(","):
@@ -280,11 +302,22 @@ def plan(args):
 
 def derive(result):
     """Pipeline share of the compute bound and mixed-precision speed-up."""
-    table = {
+    one_device = {
         (r["model"], r["policy"], r["input"]): r["images_per_second"]
-        for r in result["records"]
+        for r in result["records"] if r.get("devices", 1) == 1
     }
     for r in result["records"]:
+        single = one_device.get((r["model"], r["policy"], r["input"]))
+        if single and r.get("devices", 1) > 1:
+            # Weak scaling: N devices ideally give N times one device.
+            r["scaling_efficiency"] = r["images_per_second"] / (r["devices"] * single)
+    table = {
+        (r["model"], r["policy"], r["input"]): r["images_per_second"]
+        for r in result["records"] if r.get("devices", 1) == 1
+    }
+    for r in result["records"]:
+        if r.get("devices", 1) > 1:
+            continue
         bound = table.get((r["model"], r["policy"], "synthetic"))
         if bound and r["input"] != "synthetic":
             r["share_of_compute_bound"] = r["images_per_second"] / bound
@@ -308,10 +341,12 @@ def print_report(result):
             if "speedup_vs_plain_keras_fit" in r else ""
         )  # fmt: skip
         row["spread"] = f"{r['images_per_second_min']:.0f}-{r['images_per_second_max']:.0f}"
+        row["devices"] = r.get("devices", 1)
+        row["scaling"] = f"{r['scaling_efficiency']:.0%}" if "scaling_efficiency" in r else ""
         rows.append(row)
     print(common.markdown_table(
-        rows, ["model", "policy", "input", "batch_size", "images_per_second",
-               "spread", "step_ms", "share", "mp speed-up", "vs plain fit"],
+        rows, ["model", "policy", "input", "devices", "batch_size", "images_per_second",
+               "spread", "step_ms", "share", "mp speed-up", "vs plain fit", "scaling"],
     ))  # fmt: skip
     if result.get("skipped_for_deadline"):
         print("\nskipped (deadline):", ", ".join(result["skipped_for_deadline"]))

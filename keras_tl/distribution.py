@@ -162,14 +162,21 @@ def data_parallel(devices="all"):
     elif keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        strategy = tf.distribute.MirroredStrategy(available[:count])
-        with strategy.scope():
+        key = tuple(available[:count])
+        # One strategy per device set: a second MirroredStrategy over the same
+        # devices in one process can mix up collective keys with the first.
+        if key not in _STRATEGIES:
+            _STRATEGIES[key] = tf.distribute.MirroredStrategy(list(key))
+        with _STRATEGIES[key].scope():
             yield count
     else:
         raise ValueError(
             f"data_parallel supports the jax and tensorflow backends, not "
             f"{keras.backend.backend()!r}."
         )
+
+
+_STRATEGIES = {}
 
 
 def _local_devices():
