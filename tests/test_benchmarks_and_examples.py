@@ -37,6 +37,22 @@ def test_training_throughput_quick(tmp_path):
     assert all(r["images_per_second"] > 0 for r in result["records"])
 
 
+def test_training_throughput_scaling_arithmetic():
+    from benchmarks import training_throughput
+
+    rec = lambda devices, ips: {"model": "m", "policy": "float32", "input": "pipeline",
+                                "devices": devices, "images_per_second": ips}  # fmt: skip
+    result = {"records": [rec(1, 100.0), rec(4, 360.0), rec(2, 200.0)]}
+    training_throughput.derive(result)
+    one, four, two = result["records"]
+    assert "scaling_efficiency" not in one
+    assert four["scaling_efficiency"] == pytest.approx(0.9)
+    assert two["scaling_efficiency"] == pytest.approx(1.0)
+    assert training_throughput.parse(["--devices", "1,all"]).devices == [1, "all"]
+    with pytest.raises(SystemExit):
+        training_throughput.parse(["--devices", "0"])
+
+
 def test_bottleneck_quick(tmp_path):
     from benchmarks import bottleneck
 
