@@ -150,3 +150,31 @@ def test_global_batch_must_split_and_padding_is_announced(run):
     assert "batch_size=6" in results["odd_batch_error"]
     (warning,) = results["padding_warning"]
     assert "weighted_metrics" in warning
+
+
+def test_two_jax_processes_train_as_one(tmp_path):
+    """The multi-host path (keras.distribution.initialize) with 2 local
+    processes on CPU; TensorFlow's MultiWorkerMirroredStrategy is left to
+    the README (its CPU collectives need a TF_CONFIG cluster per test)."""
+    if keras.backend.backend() != "jax":
+        pytest.skip("multi-process run is the JAX engine's (keras.distribution)")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.multi_host_run", str(i), port,
+             str(tmp_path / f"{i}.json")],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        for i in (0, 1)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    first, second = (json.loads((tmp_path / f"{i}.json").read_text()) for i in (0, 1))
+    assert first["processes"] == 2 and first["local_devices"] == 2
+    assert first["devices"] == 4  # the mesh spans both processes' devices
+    assert first["backbone_moved"]
+    assert first["checksum"] == pytest.approx(second["checksum"], abs=1e-6)
