@@ -60,7 +60,7 @@ class Engine:
                     else tf.distribute.OneDeviceStrategy(names[0])
                 )
             self.strategy = _STRATEGIES[devices]
-        else:
+        elif devices:  # 0: keep the distribution that is set
             import jax
 
             keras.distribution.set_distribution(
@@ -182,6 +182,46 @@ def main(out_dir):
     model.save(os.path.join(out_dir, "model.keras"))
 
     results["gradual_max_diff"] = max_diff(gradual_run(1), gradual_run(DEVICES))
+
+    # UnfreezeOnPlateau (monitoring the training loss) on many devices.
+    plateau = {}
+    for devices in (1, DEVICES):
+        engine = Engine(devices)
+        model = build(engine)
+        model.fit(*data(seed=5), batch_size=8, epochs=3, shuffle=False, verbose=0,
+                  callbacks=[keras_tl.callbacks.UnfreezeOnPlateau(
+                      "loss", patience=0, min_delta=10.0, verbose=0)])  # fmt: skip
+        plateau[devices] = weights_of(model.weights)
+        results.setdefault("plateau_trainable", []).append(
+            len(model.backbone.trainable_weights)
+        )
+    results["plateau_max_diff"] = max_diff(plateau[1], plateau[DEVICES])
+
+    if BACKEND == "jax":
+        # ModelParallel: the head's hidden Dense kernel split on a "model"
+        # axis of a 2x2 mesh, the batch on the other.
+        import jax
+
+        keras.distribution.set_distribution(None)
+        reference = build(Engine(1), head_units=(16,))
+        reference.fit(*data(seed=6), batch_size=8, epochs=2, shuffle=False, verbose=0,
+                      callbacks=[FreezeSchedule({0: "head", 1: "all"}, verbose=0)])  # fmt: skip
+        mesh = keras.distribution.DeviceMesh((2, 2), ("batch", "model"), jax.devices())
+        layout_map = keras.distribution.LayoutMap(mesh)
+        layout_map["dense_0/kernel"] = (None, "model")
+        keras.distribution.set_distribution(
+            keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
+        )
+        sharded = build(Engine(0), head_units=(16,))
+        sharded.fit(*data(seed=6), batch_size=8, epochs=2, shuffle=False, verbose=0,
+                    callbacks=[FreezeSchedule({0: "head", 1: "all"}, verbose=0)])  # fmt: skip
+        kernel = sharded.head.get_layer("dense_0").kernel.value
+        results["model_parallel"] = {
+            "kernel_spec": str(kernel.sharding.spec),
+            "max_diff": max_diff(weights_of(reference.weights), weights_of(sharded.weights)),
+            "replicas": keras_tl.distribution.data_parallel_replicas(),
+        }
+        keras.distribution.set_distribution(None)
 
     # BatchNorm statistics with train_batchnorm=True: one device vs many.
     stats = {}

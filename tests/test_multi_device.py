@@ -178,3 +178,19 @@ def test_two_jax_processes_train_as_one(tmp_path):
     assert first["devices"] == 4  # the mesh spans both processes' devices
     assert first["backbone_moved"]
     assert first["checksum"] == pytest.approx(second["checksum"], abs=1e-6)
+
+
+def test_unfreeze_on_plateau_on_many_devices(run):
+    results, _ = run
+    assert results["plateau_trainable"] == [2, 2]  # the top block opened on both
+    assert results["plateau_max_diff"] < 1e-4
+
+
+def test_model_parallel_with_a_layout_map(run):
+    results, _ = run
+    if results["backend"] != "jax":
+        pytest.skip("keras.distribution.ModelParallel is the JAX engine")
+    mp = results["model_parallel"]
+    assert mp["kernel_spec"] == "P(None, 'model')"  # really sharded
+    assert mp["replicas"] == 2  # the batch axis of the 2x2 mesh
+    assert mp["max_diff"] < 1e-4
