@@ -59,6 +59,29 @@ def data_parallel_replicas():
     return int(mesh.devices.size)
 
 
+def check_global_batch(batch_size, replicas):
+    """A global batch must split evenly across the replicas."""
+    if batch_size % replicas:
+        raise ValueError(
+            f"`batch_size` is the global batch, split across {replicas} "
+            f"devices by the active distribution; it must divide by "
+            f"{replicas}. Received: batch_size={batch_size}"
+        )
+
+
+def last_batch_plan(count, batch_size, shuffle, drop_remainder=None):
+    """`(drop_remainder, pad)` for `count` examples in global batches of
+    `batch_size` under the active distribution: `drop_remainder=None` drops
+    a training set's (`shuffle=True`) last partial batch when it cannot be
+    split evenly; otherwise `pad` examples complete the last batch's split."""
+    replicas = data_parallel_replicas()
+    check_global_batch(batch_size, replicas)
+    if drop_remainder is None:
+        drop_remainder = bool(shuffle) and replicas > 1
+    pad = 0 if drop_remainder else -(count % batch_size) % replicas
+    return bool(drop_remainder), pad
+
+
 def model_replicas(model):
     """`data_parallel_replicas()` for the engine `model` runs under: on
     TensorFlow its own strategy (fit/predict use it outside the scope too)."""

@@ -48,15 +48,7 @@ class FineTuningCallback(keras.callbacks.Callback):
         if lr_ratio is not None:
             _check_positive("lr_ratio", lr_ratio)
         _check_positive("lr_factor", lr_factor)
-        if (
-            isinstance(warmup_steps, bool)
-            or not isinstance(warmup_steps, int)
-            or warmup_steps < 0
-        ):
-            raise ValueError(
-                "`warmup_steps` must be an integer >= 0. Received: "
-                f"warmup_steps={warmup_steps!r}"
-            )
+        check_int("warmup_steps", warmup_steps, 0)
         if warmup_steps and lr_ratio is None:
             raise ValueError(
                 "`warmup_steps` needs `lr_ratio` (the warm-up applies to the "
@@ -79,15 +71,8 @@ class FineTuningCallback(keras.callbacks.Callback):
     @staticmethod
     def check_max_blocks(max_blocks):
         """`max_blocks` is None (all blocks) or an integer >= 1."""
-        if max_blocks is not None and (
-            isinstance(max_blocks, bool)
-            or not isinstance(max_blocks, int)
-            or max_blocks < 1
-        ):
-            raise ValueError(
-                "`max_blocks` must be None (all blocks) or an integer >= 1. "
-                f"Received: max_blocks={max_blocks!r}"
-            )
+        if max_blocks is not None:
+            check_int("max_blocks", max_blocks, 1, " or None (all blocks)")
         return max_blocks
 
     def check_blocks(self, target, max_blocks):
@@ -173,6 +158,15 @@ class FineTuningCallback(keras.callbacks.Callback):
             logs["trainable_params"] = freezing.count_params(
                 self.model.trainable_weights
             )
+
+
+def check_int(name, value, low, alternative=""):
+    """`value` is an integer >= `low` (bools are not), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(
+            f"`{name}` must be an integer >= {low}{alternative}. Received: "
+            f"{name}={value!r}"
+        )
 
 
 def _check_positive(name, value):

@@ -1,6 +1,7 @@
 import keras
 
 from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
+from keras_tl.callbacks.fine_tuning_callback import check_int
 
 UNITS = ("epoch", "step")
 
@@ -47,11 +48,8 @@ class GradualUnfreezing(FineTuningCallback):
         super().__init__(lr_ratio=lr_ratio, lr_factor=lr_factor, **kwargs)
         if unit not in UNITS:
             raise ValueError(f"`unit` must be one of {UNITS}. Received: {unit!r}")
-        for name, value, low in (("every", every, 1), ("start", start, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"`{name}` must be an integer >= {low}. Received: {value!r}"
-                )
+        check_int("every", every, 1)
+        check_int("start", start, 0)
         self.check_max_blocks(max_blocks)
         self.every = every
         self.unit = unit

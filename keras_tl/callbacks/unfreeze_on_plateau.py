@@ -3,6 +3,7 @@ import numpy as np
 import keras
 
 from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
+from keras_tl.callbacks.fine_tuning_callback import check_int
 
 MODES = ("auto", "min", "max")
 
@@ -49,13 +50,8 @@ class UnfreezeOnPlateau(FineTuningCallback):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}. Received: {mode!r}")
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"`patience` must be an integer >= 0. Received: {patience!r}")
-        if not isinstance(blocks_per_step, int) or blocks_per_step < 1:
-            raise ValueError(
-                f"`blocks_per_step` must be an integer >= 1. Received: "
-                f"{blocks_per_step!r}"
-            )
+        check_int("patience", patience, 0)
+        check_int("blocks_per_step", blocks_per_step, 1)
         if mode == "auto":
             mode = "max" if any(
                 k in monitor for k in ("acc", "auc", "precision", "recall", "f1")

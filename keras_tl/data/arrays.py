@@ -13,6 +13,7 @@ from keras_tl.data import pipeline
 from keras_tl.data._tf import require_tensorflow
 from keras_tl.data.class_weights import class_indices
 from keras_tl.distribution import data_parallel_replicas
+from keras_tl.distribution import last_batch_plan
 
 
 def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
@@ -171,24 +172,16 @@ class ArrayDataset(keras.utils.PyDataset):
 
 
 def _array_drop_remainder(count, batch_size, shuffle, drop_remainder):
-    replicas = data_parallel_replicas()
-    if batch_size % replicas:
-        raise ValueError(
-            f"`batch_size` is the global batch, split across {replicas} "
-            f"devices by the active keras.distribution; it must divide by "
-            f"{replicas}. Received: batch_size={batch_size}"
-        )
-    if drop_remainder is None:
-        drop_remainder = bool(shuffle) and replicas > 1
-    if not drop_remainder and (count % batch_size) % replicas:
+    drop_remainder, pad = last_batch_plan(count, batch_size, shuffle, drop_remainder)
+    if pad:  # a PyDataset cannot add sample weights to one batch
         raise ValueError(
             f"{count} images in batches of {batch_size} end with a batch of "
-            f"{count % batch_size}, which does not split across {replicas} "
-            "devices. Pass drop_remainder=True, or use keras_tl.data."
-            "from_arrays, which pads an evaluation set's last batch with "
-            "zero-weight images."
+            f"{count % batch_size}, which does not split across "
+            f"{data_parallel_replicas()} devices. Pass drop_remainder=True, or "
+            "use keras_tl.data.from_arrays, which pads an evaluation set's "
+            "last batch with zero-weight images."
         )
-    return bool(drop_remainder)
+    return drop_remainder
 
 
 def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",

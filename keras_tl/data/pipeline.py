@@ -7,6 +7,7 @@ import warnings
 
 from keras_tl.data._tf import require_tensorflow
 from keras_tl.distribution import data_parallel_replicas
+from keras_tl.distribution import last_batch_plan
 
 LABEL_MODES = ("int", "categorical", "binary", None)
 COLOR_MODES = {"rgb": 3, "grayscale": 1, "rgba": 4}
@@ -357,16 +358,8 @@ def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
         if drop_remainder:
             raise ValueError("`drop_remainder=True` needs a `batch_size`.")
     else:
+        drop_remainder, pad = last_batch_plan(count, batch_size, shuffle, drop_remainder)
         replicas = data_parallel_replicas()
-        if batch_size % replicas:
-            raise ValueError(
-                f"`batch_size` is the global batch, split across {replicas} "
-                f"devices by the active keras.distribution; it must divide by "
-                f"{replicas}. Received: batch_size={batch_size}"
-            )
-        if drop_remainder is None:
-            drop_remainder = bool(shuffle) and replicas > 1
-        pad = 0 if drop_remainder else -(count % batch_size) % replicas
         if pad and not labeled:
             raise ValueError(
                 f"An images-only dataset of {count} images in batches of "
@@ -385,7 +378,7 @@ def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
                 "weighted_metrics=['accuracy', ...] for exact figures.",
                 stacklevel=3,
             )
-        ds = ds.batch(batch_size, drop_remainder=bool(drop_remainder))
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if augment is not None:
         def run(x, *rest):
             return (augment(x, training=True), *rest) if rest else augment(x, training=True)

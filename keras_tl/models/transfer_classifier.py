@@ -11,6 +11,7 @@ from keras_tl.backbones.blocks import find_blocks
 from keras_tl.layers.backbone_preprocessing import MODES
 from keras_tl.layers.backbone_preprocessing import BackbonePreprocessing
 from keras_tl.models import freezing
+from keras_tl.distribution import check_global_batch
 from keras_tl.distribution import check_model_placement
 from keras_tl.distribution import model_replicas
 
@@ -244,12 +245,7 @@ class TransferClassifier(keras.Model):
         # devices (and a TF replica given no image fails): pad the arrays,
         # predict, and trim the padding.
         batch = batch_size or 32
-        if batch % replicas:
-            raise ValueError(
-                f"`batch_size` is the global batch, split across {replicas} "
-                f"devices; it must divide by {replicas}. Received: "
-                f"batch_size={batch_size}"
-            )
+        check_global_batch(batch, replicas)
         x = np.asarray(x)
         pad = -(len(x) % batch) % replicas
         padded = np.concatenate([x, np.repeat(x[:1], pad, axis=0)]) if pad else x
