@@ -86,3 +86,18 @@ def test_hub_layer_refuses_other_backends_clearly():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_keras_floor_covers_the_apis_used():
+    """pyproject's keras floor is at least the release that first shipped
+    every Keras API keras_tl calls (MultiOptimizer/OptimizerMap: 3.15)."""
+    import re
+
+    import keras
+
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        floor = re.search(r'"keras>=([0-9.]+)"', f.read()).group(1)
+    assert tuple(int(p) for p in floor.split(".")[:2]) >= (3, 15), floor
+    for name in ("MultiOptimizer", "OptimizerMap"):
+        assert hasattr(keras.optimizers, name), name
+    assert hasattr(keras.distribution, "initialize")
