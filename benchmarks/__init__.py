@@ -1,3 +1,3 @@
 """Benchmarks: run as `python -m benchmarks.<name>` or `keras-tl bench <name>`."""
 
-NAMES = ("input_pipeline", "training_throughput", "bottleneck")
+NAMES = ("input_pipeline", "training_throughput", "bottleneck", "augment_iterators")

@@ -117,7 +117,11 @@ DISTRIBUTIONS = [
 ]
 
 
-@pytest.mark.parametrize("kwargs", DISTRIBUTIONS, ids=lambda k: ",".join(f"{a}={v}" for a, v in k.items()))
+def _name(kwargs):
+    return ",".join(f"{key}={value}" for key, value in kwargs.items())
+
+
+@pytest.mark.parametrize("kwargs", DISTRIBUTIONS, ids=_name)
 def test_random_parameters_have_the_generator_distributions(kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # zoom_range=1.5 warns, see below
@@ -137,7 +141,8 @@ def test_the_distribution_check_has_power():
     with pytest.raises(AssertionError):
         assert_same_distribution(theirs * 0.85, theirs, "narrow")
     with pytest.raises(AssertionError):  # discrete: one value missing
-        assert_same_distribution(np.repeat([2.0, 5.0, -2.0], N // 3), np.tile([2.0, 5.0, -2.0, -5.0], N // 4), "values")
+        three = np.repeat([2.0, 5.0, -2.0], N // 3)
+        assert_same_distribution(three, np.tile([2.0, 5.0, -2.0, -5.0], N // 4), "values")
 
 
 def test_parameters_are_independent_even_with_an_int_seed():
@@ -145,7 +150,8 @@ def test_parameters_are_independent_even_with_an_int_seed():
     # shift_x == shift_y.
     kwargs = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
                   shear_range=20, zoom_range=0.3, horizontal_flip=True,
-                  vertical_flip=True, channel_shift_range=10, brightness_range=(0.5, 1.5))  # fmt: skip
+                  vertical_flip=True, channel_shift_range=10,
+                  brightness_range=(0.5, 1.5))  # fmt: skip
     draws = ours_draws(seed=7, shape=(32, 32, 1), **kwargs)
     assert set(draws) == set(DRAWN_AS)
     corr = np.corrcoef(np.stack(list(draws.values())))
@@ -164,7 +170,9 @@ def test_random_transforms():
                 brightness_range=(1, 5), horizontal_flip=True, vertical_flip=True)  # fmt: skip
     t1 = layer.get_random_transformation(x, seed=1)
     t2 = layer.get_random_transformation(x, seed=2)
-    for key in ("theta", "shift_x", "shift_y", "shear", "zoom_x", "zoom_y", "channel_shift", "brightness"):
+    continuous = ("theta", "shift_x", "shift_y", "shear", "zoom_x", "zoom_y",
+                  "channel_shift", "brightness")  # fmt: skip
+    for key in continuous:
         assert float(t1[key][0]) != 0, key
         assert float(t1[key][0]) != float(t2[key][0]), key
     # Without any randomness: nothing to draw, and the identity.
@@ -321,7 +329,8 @@ def test_exact_quarter_turns_keep_their_border():
     x = np.arange(1, 26, dtype="float32").reshape(5, 5, 1)
     layer = Aug(fill_mode="constant", cval=-1.0)
     for theta, k in ((90, 1), (180, 2), (270, 3), (-90, 3)):
-        np.testing.assert_allclose(apply(layer, x, {"theta": theta})[..., 0], np.rot90(x[..., 0], k), atol=1e-4)
+        got = apply(layer, x, {"theta": theta})[..., 0]
+        np.testing.assert_allclose(got, np.rot90(x[..., 0], k), atol=1e-4)
 
 
 def test_flips_folded_into_the_affine_equal_flipping_after_it():
@@ -480,7 +489,8 @@ def test_adapt_with_augment_as_the_generator_fit():
                zca_whitening=True, rotation_range=90.0, width_shift_range=0.1,
                height_shift_range=0.1, shear_range=0.5, zoom_range=(0.2, 0.2),
                channel_shift_range=0.0, brightness_range=(1, 5), fill_mode="nearest",
-               cval=0.5, horizontal_flip=True, vertical_flip=True, interpolation_order=1)  # fmt: skip
+               cval=0.5, horizontal_flip=True, vertical_flip=True,
+               interpolation_order=1)  # fmt: skip
     for shape in ((32, 10, 10, 3), (32, 10, 10, 1), (32, 4, 4, 1)):
         x = rng.random(shape).astype("float32")
         layer = Aug(**big)
@@ -649,7 +659,8 @@ def test_inside_tf_data_on_any_backend():
     assert not np.array_equal(epochs[0], epochs[1])  # new draws each epoch
     # A given transformation gives the same pixels in tf.data as eagerly.
     t = {"theta": 17.0, "zoom_x": 1.2, "flip_h": True, "brightness": 1.1}
-    fixed = tf.data.Dataset.from_tensor_slices(x).batch(4).map(lambda b: layer.transform_images(b, t))
+    fixed = tf.data.Dataset.from_tensor_slices(x).batch(4)
+    fixed = fixed.map(lambda b: layer.transform_images(b, t))
     got = np.concatenate([np.asarray(b) for b in fixed])
     np.testing.assert_allclose(got, apply(layer, x, t), atol=1e-3)
 
