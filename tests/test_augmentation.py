@@ -755,3 +755,24 @@ def test_composes_with_keras_cv_inside_a_transfer_classifier(tmp_path):
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-5)
     kinds = [type(layer).__name__ for layer in loaded.augmentation.layers]
     assert kinds == ["ImageDataGeneratorAugmentation", "GridMask", "RandomCutout"]
+
+
+def test_keras_cv_layers_in_a_dataset_augment_list(tmp_path):
+    keras_cv = _keras_cv()
+    from PIL import Image
+
+    import keras_tl
+
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(4):
+            pixels = np.full((16, 16, 3), 60 + 120 * (c == "b"), "uint8")
+            Image.fromarray(pixels).save(tmp_path / c / f"{i}.png")
+    ds = keras_tl.data.image_dataset_from_directory(
+        tmp_path, image_size=(16, 16), batch_size=4, seed=0,
+        augment=[{"horizontal_flip": True}, keras_cv.layers.GridMask(seed=1)],
+    )  # fmt: skip
+    images, labels = next(iter(ds))
+    assert tuple(images.shape) == (4, 16, 16, 3) and tuple(labels.shape) == (4,)
+    # GridMask blanks part of every image: some pixels are 0 now.
+    assert float(np.min(np.asarray(images))) == 0.0

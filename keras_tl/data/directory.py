@@ -43,11 +43,12 @@ def image_dataset_from_directory(
         validation_split, subset, seed: Keras's split: `subset` is
             `"training"` or `"validation"`; use the same `seed` for both.
         shuffle: Reshuffle every epoch.
-        augment: A layer (e.g. `ImageDataGeneratorAugmentation`) or a dict of
-            `ImageDataGenerator` random-transform keywords, applied per
-            training batch. Standardization (`rescale`, centering, ZCA) is
-            refused: it belongs in the model, so that inference sees the
-            same scaling.
+        augment: A layer (e.g. `ImageDataGeneratorAugmentation`), a dict of
+            `ImageDataGenerator` keywords, or a list of those (applied in
+            order, e.g. with keras-cv's `GridMask`), run per training
+            batch. Standardization (`rescale`, centering, ZCA) is refused:
+            it belongs in the model, so that inference sees the same
+            scaling.
         cache: `True` (memory), a file path, or `False`. Cached images are
             decoded once; augmentation still runs every epoch.
         interpolation: Resize method.

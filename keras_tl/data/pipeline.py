@@ -75,7 +75,8 @@ def check_batch_size(batch_size, allow_none=True):
 
 def make_augment(augment, shuffle=True, subset=None, augment_eval=False):
     """A layer from `augment`: a layer, a dict of ImageDataGenerator
-    keywords, or None.
+    keywords, a list of those (run in order, as a `keras.layers.Pipeline`),
+    or None.
 
     A dataset's `augment` runs on its training batches only, so it must
     not standardize (the model would see differently scaled images at
@@ -84,11 +85,11 @@ def make_augment(augment, shuffle=True, subset=None, augment_eval=False):
     """
     if augment is None:
         return None
-    if not (callable(augment) or isinstance(augment, dict)):
-        raise ValueError(
-            "`augment` must be a Keras layer, a dict of ImageDataGenerator "
-            f"keywords, or None. Received: {augment!r}"
-        )
+    if isinstance(augment, (list, tuple)):
+        import keras
+
+        augment = keras.layers.Pipeline([_as_layer(a) for a in augment])
+    augment = _as_layer(augment)
     found = _standardization(augment)
     if found:
         raise ValueError(
@@ -107,10 +108,19 @@ def make_augment(augment, shuffle=True, subset=None, augment_eval=False):
             "normally not augmented. Drop `augment`, or pass "
             "`augment_eval=True` if that is really wanted."
         )
+    return augment
+
+
+def _as_layer(augment):
     if isinstance(augment, dict):
         from keras_tl.layers import ImageDataGeneratorAugmentation
 
         return ImageDataGeneratorAugmentation(**augment)
+    if not callable(augment):
+        raise ValueError(
+            "`augment` must be a Keras layer, a dict of ImageDataGenerator "
+            f"keywords, a list of those, or None. Received: {augment!r}"
+        )
     return augment
 
 
