@@ -191,12 +191,6 @@ AUGMENT_KEYS = {
 }
 _WORD_KEYS = ("fill_mode", "data_format")  # the only ones that take a bare word
 _BOOL_KEYS = ("horizontal_flip", "vertical_flip")
-# They would standardize the training images only: validation, test and
-# predict images reach the model unscaled (train/serve skew).
-STANDARDIZE_KEYS = (
-    "rescale", "featurewise_center", "samplewise_center",
-    "featurewise_std_normalization", "samplewise_std_normalization", "zca_whitening",
-)  # fmt: skip
 _NOT_HERE = {
     "preprocessing_function": "a Python function cannot be passed on the command line",
     "validation_split": "use --validation-split",
@@ -232,6 +226,8 @@ def _parse_augment(text):
     kept only for the keywords that take one (fill_mode), so a misspelt
     value fails here instead of turning into a truthy string.
     """
+    from keras_tl.data.pipeline import STANDARDIZATION
+
     out = {}
     for part in _split_top(text):
         part = part.strip()
@@ -241,7 +237,9 @@ def _parse_augment(text):
         if not sep or not key or not raw:
             raise CliError(f"--augment expects key=value pairs separated by commas; got {part!r}")
         value = _literal(raw)
-        if key in STANDARDIZE_KEYS:
+        # Standardizing the training images only would leave validation, test
+        # and predict images unscaled (train/serve skew).
+        if key in STANDARDIZATION:
             if value in (None, False, 0):  # the default: it changes nothing
                 continue
             raise CliError(

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import keras_tl
+from keras_tl.data.pipeline import STANDARDIZATION
 from keras_tl import cli
 from tests.conftest import tiny_backbone
 from tests.test_cli_and_reports import ROOT
@@ -116,7 +117,7 @@ def test_augment_keywords_match_the_layer():
     # A keyword the layer gains must be taught to the CLI (what it takes).
     params = inspect.signature(keras_tl.layers.ImageDataGeneratorAugmentation).parameters
     keywords = {n for n, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD}
-    assert keywords == set(cli.AUGMENT_KEYS) | set(cli.STANDARDIZE_KEYS)
+    assert keywords == set(cli.AUGMENT_KEYS) | set(STANDARDIZATION)
 
 
 def test_library_messages_use_cli_spelling(xray, capsys):  # noqa: F811
