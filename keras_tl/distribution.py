@@ -70,7 +70,7 @@ def check_global_batch(batch_size, replicas):
 
 
 def last_batch_plan(count, batch_size, shuffle, drop_remainder=None):
-    """`(drop_remainder, pad)` for `count` examples in global batches of
+    """`(drop_remainder, pad, replicas)` for `count` examples in global batches of
     `batch_size` under the active distribution: `drop_remainder=None` drops
     a training set's (`shuffle=True`) last partial batch when it cannot be
     split evenly; otherwise `pad` examples complete the last batch's split."""
@@ -79,7 +79,7 @@ def last_batch_plan(count, batch_size, shuffle, drop_remainder=None):
     if drop_remainder is None:
         drop_remainder = bool(shuffle) and replicas > 1
     pad = 0 if drop_remainder else -(count % batch_size) % replicas
-    return bool(drop_remainder), pad
+    return bool(drop_remainder), pad, replicas
 
 
 def model_replicas(model):
@@ -95,13 +95,12 @@ def _check_jax(model):
     distribution = keras.distribution.distribution()
     if distribution is None or not model.weights:
         return
-    # Compare by name: the mesh may hold device strings or jax devices.
-    mesh_ids = {_device_key(d) for d in distribution.device_mesh.devices.flatten()}
+    mesh_ids = mesh_device_keys(distribution)
     for variable in model.weights:
         sharding = getattr(variable.value, "sharding", None)
         if sharding is None:
             continue
-        held = {_device_key(d) for d in sharding.device_set}
+        held = {device_key(d) for d in sharding.device_set}
         if held != mesh_ids:
             raise ValueError(
                 f"The model's variable '{variable.path}' lives on "
@@ -111,7 +110,14 @@ def _check_jax(model):
             )
 
 
-def _device_key(device):
+def mesh_device_keys(distribution):
+    """`device_key`s of a `keras.distribution`'s mesh."""
+    return {device_key(d) for d in distribution.device_mesh.devices.flatten()}
+
+
+def device_key(device):
+    """`"cpu:0"` for a jax device or a device string: a mesh may hold
+    either, so devices are compared by this key."""
     if isinstance(device, str):
         return device.lower().replace("/device:", "").replace("tfrt_", "")
     return f"{device.platform}:{device.id}"

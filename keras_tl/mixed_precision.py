@@ -47,11 +47,11 @@ def _jax_devices(jax):
     if distribution is None:
         return devices
     # The mesh names devices as strings ("gpu:0") or holds jax devices.
-    names = {str(d).lower() for d in distribution.device_mesh.devices.flatten()}
-    used = [
-        d for d in devices if f"{d.platform}:{d.id}" in names or str(d).lower() in names
-    ]
-    return used or devices
+    from keras_tl.distribution import device_key
+    from keras_tl.distribution import mesh_device_keys
+
+    keys = mesh_device_keys(distribution)
+    return [d for d in devices if device_key(d) in keys] or devices
 
 
 def _gpu_policy(capabilities):

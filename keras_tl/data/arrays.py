@@ -12,7 +12,6 @@ from keras_tl.data import files
 from keras_tl.data import pipeline
 from keras_tl.data._tf import require_tensorflow
 from keras_tl.data.class_weights import class_indices
-from keras_tl.distribution import data_parallel_replicas
 from keras_tl.distribution import last_batch_plan
 
 
@@ -172,12 +171,14 @@ class ArrayDataset(keras.utils.PyDataset):
 
 
 def _array_drop_remainder(count, batch_size, shuffle, drop_remainder):
-    drop_remainder, pad = last_batch_plan(count, batch_size, shuffle, drop_remainder)
+    drop_remainder, pad, replicas = last_batch_plan(
+        count, batch_size, shuffle, drop_remainder
+    )
     if pad:  # a PyDataset cannot add sample weights to one batch
         raise ValueError(
             f"{count} images in batches of {batch_size} end with a batch of "
             f"{count % batch_size}, which does not split across "
-            f"{data_parallel_replicas()} devices. Pass drop_remainder=True, or "
+            f"{replicas} devices. Pass drop_remainder=True, or "
             "use keras_tl.data.from_arrays, which pads an evaluation set's "
             "last batch with zero-weight images."
         )

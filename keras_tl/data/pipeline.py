@@ -6,7 +6,6 @@ import re
 import warnings
 
 from keras_tl.data._tf import require_tensorflow
-from keras_tl.distribution import data_parallel_replicas
 from keras_tl.distribution import last_batch_plan
 
 LABEL_MODES = ("int", "categorical", "binary", None)
@@ -368,8 +367,9 @@ def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
         if drop_remainder:
             raise ValueError("`drop_remainder=True` needs a `batch_size`.")
     else:
-        drop_remainder, pad = last_batch_plan(count, batch_size, shuffle, drop_remainder)
-        replicas = data_parallel_replicas()
+        drop_remainder, pad, replicas = last_batch_plan(
+            count, batch_size, shuffle, drop_remainder
+        )
         if pad and not labeled:
             raise ValueError(
                 f"An images-only dataset of {count} images in batches of "
