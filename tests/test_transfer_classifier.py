@@ -282,3 +282,112 @@ def test_bad_unfreeze_requests():
         model.unfreeze(blocks=-1)
     with pytest.raises(ValueError, match="not both"):
         model.unfreeze("all", blocks=2)
+
+
+# fine_tune ------------------------------------------------------------------
+
+
+class _Snapshots(keras.callbacks.Callback):
+    """Backbone and head weights at the end of every epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone, self.head = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if hasattr(self.model, "jax_state_sync"):
+            self.model.jax_state_sync()  # JAX holds live values outside
+        self.backbone.append(_values(self.model.backbone.weights))
+        self.head.append(_values(self.model.head.weights))
+
+
+def _tiny_classifier(**kwargs):
+    kwargs.setdefault("block_starts", ["conv1", "conv2"])
+    return keras_tl.TransferClassifier(
+        tiny_backbone(), 3, preprocessing="tf", **kwargs
+    )
+
+
+def _same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_fine_tune_trains_the_head_then_the_backbone(images, labels):
+    model = _compiled(_tiny_classifier())
+    model.unfreeze("all")  # fine_tune must freeze it for the first epochs
+    before = _values(model.backbone.weights)
+    head_before = _values(model.head.weights)
+    snaps = _Snapshots()
+    history = model.fine_tune(
+        images, labels, epochs=2, freeze_epochs=2, callbacks=[snaps],
+        batch_size=4, verbose=0,
+    )  # fmt: skip
+    assert len(history.history["loss"]) == 4
+    assert _same(snaps.backbone[0], before) and _same(snaps.backbone[1], before)
+    assert not _same(snaps.head[0], head_before)
+    assert not _same(snaps.backbone[2], before)
+    trainable = history.history["trainable_params"]
+    assert trainable[0] == trainable[1] < trainable[2] == trainable[3]
+    # lr_ratio=0.1: the backbone got its own (slower) learning rate.
+    assert isinstance(model.optimizer, keras.optimizers.MultiOptimizer)
+
+
+def test_fine_tune_partial_unfreeze_and_no_freeze_phase(images, labels):
+    model = _compiled(_tiny_classifier())
+    kernels = lambda: {
+        name: np.array(model.backbone.get_layer(name).kernel)
+        for name in ("conv0", "conv1", "conv2")
+    }  # fmt: skip
+    before = kernels()
+    history = model.fine_tune(
+        images, labels, epochs=1, freeze_epochs=0, unfreeze={"blocks": 1},
+        lr_ratio=None, verbose=0,
+    )  # fmt: skip
+    assert len(history.history["loss"]) == 1
+    after = kernels()
+    # From the first epoch only the top block trains; BatchNorm stays frozen.
+    assert freezing.trainable_layer_names(model.backbone) == ["conv2"]
+    assert np.array_equal(before["conv0"], after["conv0"])
+    assert np.array_equal(before["conv1"], after["conv1"])
+    assert not np.array_equal(before["conv2"], after["conv2"])
+    assert not isinstance(model.optimizer, keras.optimizers.MultiOptimizer)
+
+
+def test_fine_tune_head_only(images, labels, recwarn):
+    model = _compiled(_tiny_classifier())
+    before = _values(model.backbone.weights)
+    history = model.fine_tune(images, labels, epochs=0, freeze_epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert _same(_values(model.backbone.weights), before)
+    assert not [w for w in recwarn if "FreezeSchedule" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(epochs=-1), "`epochs` must be an integer >= 0"),
+        (dict(epochs=1.5), "`epochs` must be an integer >= 0"),
+        (dict(epochs=True), "`epochs` must be an integer >= 0"),
+        (dict(epochs=1, freeze_epochs="1"), "`freeze_epochs` must be"),
+        (dict(epochs=0, freeze_epochs=0), "nothing to train"),
+        (dict(epochs=1, unfreeze="head"), "never unfreezes"),
+        (dict(epochs=1, unfreeze="everything"), "`unfreeze`: .*one of"),
+        (dict(epochs=1, unfreeze={"blocks": 5}), "has 2 blocks"),
+        (dict(epochs=1, lr_ratio=0), "`lr_ratio` must be a number > 0"),
+        (dict(epochs=1, lr_ratio=True), "`lr_ratio` must be a number > 0"),
+        (dict(epochs=1, callbacks=keras.callbacks.History()), "`callbacks`"),
+        (
+            dict(epochs=1, callbacks=[keras_tl.callbacks.FreezeSchedule({0: "all"})]),
+            "adds its own FreezeSchedule",
+        ),
+    ],
+)
+def test_fine_tune_bad_arguments(images, labels, kwargs, message):
+    model = _compiled(_tiny_classifier())
+    with pytest.raises(ValueError, match=message):
+        model.fine_tune(images, labels, verbose=0, **kwargs)
+
+
+def test_fine_tune_needs_a_compiled_model(images, labels):
+    with pytest.raises(ValueError, match="Compile the model"):
+        _tiny_classifier().fine_tune(images, labels, epochs=1)

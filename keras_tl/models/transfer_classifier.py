@@ -252,6 +252,142 @@ class TransferClassifier(keras.Model):
         out = super().predict(padded, batch_size=batch, **kwargs)
         return out[: len(x)]
 
+    def fine_tune(
+        self,
+        x,
+        y=None,
+        *,
+        epochs,
+        freeze_epochs=1,
+        unfreeze="all",
+        lr_ratio=0.1,
+        callbacks=None,
+        **fit_kwargs,
+    ):
+        """Train the head alone, then the unfrozen backbone too: one `fit()`.
+
+        fastai's `fine_tune` as a Keras call: `freeze_epochs` epochs with the
+        backbone frozen, then `epochs` more with `unfreeze` trainable, the
+        backbone at `lr_ratio` times the head's learning rate. It runs one
+        `fit(epochs=freeze_epochs + epochs)` with a
+        `keras_tl.callbacks.FreezeSchedule` placed before `callbacks`, so
+        the optimizer state, metrics and History run across both phases.
+        Compile the model first.
+
+        Args:
+            x, y: Training data, as for `fit()`.
+            epochs: Epochs after the backbone is unfrozen (`0`: head only).
+            freeze_epochs: Head-only epochs first (`0`: unfreeze at once).
+            unfreeze: What trains after the head-only epochs: `"all"`,
+                `{"blocks": N}`, `{"layers": N}` or
+                `{"from_layer": name_or_index}` (the forms `unfreeze()`
+                takes).
+            lr_ratio: The backbone's learning rate as a fraction of the
+                head's (a per-block `MultiOptimizer`, see
+                `keras_tl.optimizers`), or `None` for one learning rate.
+            callbacks: More callbacks for `fit()`; they run after the
+                schedule, so they see each epoch's trainable state.
+            **fit_kwargs: Other `fit()` arguments (`validation_data`,
+                `batch_size`, `class_weight`, `verbose`, ...). With
+                `verbose=0` the schedule prints nothing either;
+                `initial_epoch=k` resumes with the spec in force at epoch
+                `k`.
+
+        Returns:
+            The `History` of the single `fit()` call, with
+            `freeze_epochs + epochs` entries.
+
+        Example:
+
+        ```python
+        model = keras_tl.TransferClassifier(
+            "mobilenet_v2", 3, input_shape=(32, 32, 3), weights=None)
+        model.compile(optimizer="adam",
+                      loss="sparse_categorical_crossentropy")
+        x = np.random.uniform(0, 255, (8, 32, 32, 3))
+        y = np.random.randint(0, 3, 8)
+        history = model.fine_tune(x, y, epochs=1, verbose=0)
+        assert len(history.history["loss"]) == 2
+        ```
+        """
+        # Imported here: keras_tl.callbacks imports keras_tl.models.
+        from keras_tl.callbacks import FineTuningCallback
+        from keras_tl.callbacks import FreezeSchedule
+
+        _check_count("epochs", epochs)
+        _check_count("freeze_epochs", freeze_epochs)
+        if epochs + freeze_epochs == 0:
+            raise ValueError(
+                "`epochs` and `freeze_epochs` are both 0: nothing to train. "
+                "Pass epochs >= 1 (epochs after unfreezing) or "
+                "freeze_epochs >= 1 (head-only epochs)."
+            )
+        try:
+            spec = freezing.parse_spec(unfreeze)
+        except ValueError as error:
+            raise ValueError(f"`unfreeze`: {error}") from None
+        if spec[0] == "head":
+            raise ValueError(
+                "`unfreeze='head'` never unfreezes anything. Pass 'all', "
+                "{'blocks': N}, {'layers': N} or {'from_layer': name}, or "
+                "train the head alone with fit()."
+            )
+        # Too many blocks, an unknown layer: fail now, not after the
+        # head-only epochs.
+        freezing.first_trainable_index(self.backbone, spec, self.blocks)
+        if lr_ratio is not None and (
+            isinstance(lr_ratio, bool)
+            or not isinstance(lr_ratio, (int, float, np.number))
+            or not np.isfinite(lr_ratio)
+            or lr_ratio <= 0
+        ):
+            raise ValueError(
+                "`lr_ratio` must be a number > 0 (e.g. 0.1: the backbone "
+                "learns 10x slower than the head) or None (one learning "
+                f"rate). Received: lr_ratio={lr_ratio!r}"
+            )
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, (list, tuple)):
+            callbacks = list(callbacks)
+        else:
+            raise ValueError(
+                "`callbacks` must be a list of keras.callbacks.Callback or "
+                f"None. Received: callbacks={callbacks!r}"
+            )
+        clash = [c for c in callbacks if isinstance(c, FineTuningCallback)]
+        if clash:
+            raise ValueError(
+                f"fine_tune() adds its own FreezeSchedule; {clash[0]!r} "
+                "would fight it over what trains. Use fit() with your own "
+                "callback instead."
+            )
+        if not self.compiled or self.optimizer is None:
+            raise ValueError(
+                "Compile the model before fine_tune(), e.g. "
+                "model.compile(optimizer='adam', "
+                "loss='sparse_categorical_crossentropy')."
+            )
+        if epochs == 0:
+            schedule = {0: "head"}
+        elif freeze_epochs == 0:
+            schedule = {0: unfreeze}
+        else:
+            schedule = {0: "head", freeze_epochs: unfreeze}
+        verbose = 0 if fit_kwargs.get("verbose", "auto") == 0 else 1
+        scheduler = FreezeSchedule(
+            schedule,
+            lr_ratio=None if lr_ratio is None else float(lr_ratio),
+            verbose=verbose,
+        )
+        return self.fit(
+            x,
+            y,
+            epochs=freeze_epochs + epochs,
+            callbacks=[scheduler] + callbacks,
+            **fit_kwargs,
+        )
+
     # Freezing ---------------------------------------------------------------
 
     def freeze_backbone(self):
@@ -444,6 +580,18 @@ def _batched(fn, array, batch_size):
         for i in range(0, len(array), batch_size)
     ]
     return np.concatenate(out)
+
+
+def _check_count(name, value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < 0
+    ):
+        raise ValueError(
+            f"`{name}` must be an integer >= 0 (a number of epochs). "
+            f"Received: {name}={value!r}"
+        )
 
 
 def _check_args(num_classes, pooling, dropout, preprocessing, class_names):
