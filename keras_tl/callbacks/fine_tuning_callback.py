@@ -1,8 +1,11 @@
 import contextlib
-import math
+import warnings
 
 import keras
 
+from keras_tl.callbacks.checks import check_int
+from keras_tl.callbacks.checks import check_positive
+from keras_tl.callbacks.checks import check_unit
 from keras_tl.models import freezing
 from keras_tl.models.target import resolve_target
 from keras_tl.optimizers.discriminative import discriminative_optimizer
@@ -19,6 +22,26 @@ class FineTuningCallback(keras.callbacks.Callback):
     slot that already existed, so the head's Adam moments survive — and
     recompiles the train function.
 
+    A subclass only says what should train when, in one method (the
+    mechanism, counting epochs and steps, resuming with `initial_epoch`
+    and the warnings stay here):
+
+    - `spec_at(epoch, step, logs)`: the unfreeze spec (`"head"`, `"all"`,
+      `{"blocks": N}`, `{"layers": N}`, `{"from_layer": name}`) that should
+      train from `epoch` on (from step `step` with `unit = "step"`), or
+      `None` to leave the model as it is. `step` counts batches from the
+      start of this `fit()`. With `unit = "epoch"` it is called once per
+      epoch: for the first epoch of `fit()` (`initial_epoch` when resuming)
+      with `logs=None`, for each later one at the end of the epoch
+      before, with that epoch's logs. With `unit = "step"` it is called
+      before each batch, with the last batch's logs. A spec equal to the
+      one in force changes nothing.
+    - `check_target(target)` (optional): validate the specs against the
+      resolved backbone before training starts.
+    - `missed(reached)` (optional): the changes planned after the last
+      epoch (or step) `reached`, as `{epoch_or_step: spec}`, for the
+      warning when `fit()` ends first.
+
     Args:
         backbone: For a plain Keras model, the backbone layer or its name.
         block_starts: Layer names where blocks begin, for a backbone
@@ -32,7 +55,23 @@ class FineTuningCallback(keras.callbacks.Callback):
         warmup_steps: Ramp each newly unfrozen block's rate up linearly
             over this many steps.
         verbose: Print each change.
+
+    Example:
+
+    ```python
+    class UnfreezeAllAt(keras_tl.callbacks.FineTuningCallback):
+        def __init__(self, epoch, **kwargs):
+            super().__init__(**kwargs)
+            self.epoch = epoch
+
+        def spec_at(self, epoch, step, logs):
+            return "all" if epoch >= self.epoch else "head"
+
+    model.fit(train_ds, epochs=6, callbacks=[UnfreezeAllAt(3, lr_ratio=0.1)])
+    ```
     """
+
+    unit = "epoch"  # or "step": when `spec_at` is asked
 
     def __init__(
         self,
@@ -46,8 +85,8 @@ class FineTuningCallback(keras.callbacks.Callback):
     ):
         super().__init__()
         if lr_ratio is not None:
-            _check_positive("lr_ratio", lr_ratio)
-        _check_positive("lr_factor", lr_factor)
+            check_positive("lr_ratio", lr_ratio)
+        check_positive("lr_factor", lr_factor)
         check_int("warmup_steps", warmup_steps, 0)
         if warmup_steps and lr_ratio is None:
             raise ValueError(
@@ -64,9 +103,16 @@ class FineTuningCallback(keras.callbacks.Callback):
         self.target = None
         self.changes = []  # (epoch, step, spec, trainable params)
 
-    # Subclasses validate their specs against the target here.
+    def spec_at(self, epoch, step, logs):
+        """What should train from (`epoch`, `step`) on; None: as it is."""
+        return None
+
     def check_target(self, target):
-        pass
+        """Validate the specs against the backbone before training."""
+
+    def missed(self, reached):
+        """{epoch_or_step: spec} planned after `reached`, never applied."""
+        return {}
 
     @staticmethod
     def check_max_blocks(max_blocks):
@@ -89,6 +135,7 @@ class FineTuningCallback(keras.callbacks.Callback):
             )
 
     def on_train_begin(self, logs=None):
+        check_unit(self.unit)
         self.target = resolve_target(
             self.model, self.backbone_arg, self.block_starts,
             self.train_batchnorm,
@@ -96,17 +143,69 @@ class FineTuningCallback(keras.callbacks.Callback):
         self.check_target(self.target)
         self._step = 0  # counted from the start of this fit()
         self._epoch = 0
+        self._logs = None  # of the last finished step (unit="step")
+        self._next = None  # (epoch, spec) decided at the previous epoch's end
+        self._in_force = None  # the last spec applied in this fit()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        if self.unit != "epoch":
+            return
+        if self._next is not None and self._next[0] == epoch:
+            spec = self._next[1]
+        else:  # the first epoch of this fit()
+            spec = self.spec_at(epoch, self._step, None)
+        self._next = None
+        self._apply(spec, epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.unit == "step":
+            spec = self.spec_at(self._epoch, self._step, self._logs)
+            self._apply(spec, self._epoch, self._step)
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
+        if self.unit == "step":
+            self._logs = logs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["trainable_params"] = freezing.count_params(
+                self.model.trainable_weights
+            )
+        if self.unit == "epoch":
+            # Decided now, so the last epoch's logs are seen too (as
+            # EarlyStopping does); applied when the next epoch begins.
+            self._next = (epoch + 1, self.spec_at(epoch + 1, self._step, logs))
+
+    def on_train_end(self, logs=None):
+        # A change planned past the end of fit() (too few epochs, or
+        # EarlyStopping stopped first): say so rather than end silently.
+        reached = self._epoch if self.unit == "epoch" else self._step - 1
+        missed = self.missed(reached)
+        if missed:
+            unit = self.unit
+            what = ", ".join(_describe(_parse(s)) for s in missed.values())
+            warnings.warn(
+                f"{type(self).__name__}: fit() ended at {unit} {reached} "
+                f"before the schedule's {unit}(s) {list(missed)} ({what}); "
+                "those changes never happened. Train for more epochs, or "
+                "let EarlyStopping's patience cover the schedule.",
+                stacklevel=2,
+            )
+
+    def _apply(self, spec, epoch, step=None):
+        if spec is None:
+            return
+        parsed = _parse(spec)
+        if parsed != self._in_force:
+            self._in_force = parsed
+            self.set_trainable(parsed, epoch, step)
 
     def set_trainable(self, spec, epoch, step=None):
         """Apply `spec` now; rebuild the optimizer if anything changed."""
         model = self.model
-        parsed = spec if isinstance(spec, tuple) else freezing.parse_spec(spec)
+        parsed = _parse(spec)
         if hasattr(model, "jax_state_sync"):
             # The live weights are in model._jax_state during fit.
             model.jax_state_sync()
@@ -153,34 +252,6 @@ class FineTuningCallback(keras.callbacks.Callback):
             )
         return new
 
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["trainable_params"] = freezing.count_params(
-                self.model.trainable_weights
-            )
-
-
-def check_int(name, value, low, alternative=""):
-    """`value` is an integer >= `low` (bools are not), else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(
-            f"`{name}` must be an integer >= {low}{alternative}. Received: "
-            f"{name}={value!r}"
-        )
-
-
-def _check_positive(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a finite number > 0. Received: {name}={value!r}"
-        )
-
-
 def _strategy_scope(model):
     strategy = getattr(model, "distribute_strategy", None)
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -208,6 +279,10 @@ def _swap_optimizer(model, new):
     if compile_config is not None and "optimizer" in compile_config.config:
         # So model.save() records the optimizer that is really in use.
         compile_config.config["optimizer"] = new
+
+
+def _parse(spec):
+    return spec if isinstance(spec, tuple) else freezing.parse_spec(spec)
 
 
 def _describe(spec):

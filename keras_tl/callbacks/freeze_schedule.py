@@ -1,12 +1,6 @@
-import warnings
-
-import keras
-
+from keras_tl.callbacks.checks import check_unit
 from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
-from keras_tl.callbacks.fine_tuning_callback import _describe
 from keras_tl.models import freezing
-
-UNITS = ("epoch", "step")
 
 
 class FreezeSchedule(FineTuningCallback):
@@ -39,8 +33,7 @@ class FreezeSchedule(FineTuningCallback):
 
     def __init__(self, schedule, unit="epoch", **kwargs):
         super().__init__(**kwargs)
-        if unit not in UNITS:
-            raise ValueError(f"`unit` must be one of {UNITS}. Received: {unit!r}")
+        check_unit(unit)
         if not isinstance(schedule, dict) or not schedule:
             raise ValueError(
                 "`schedule` must be a non-empty dict such as "
@@ -61,35 +54,13 @@ class FreezeSchedule(FineTuningCallback):
         for spec in self.schedule.values():
             target.start_index(spec)  # raises for unknown layers, too many blocks
 
-    def spec_at(self, when):
+    def spec_at(self, epoch, step, logs):
+        when = epoch if self.unit == "epoch" else step
         current = None
         for key, spec in self.schedule.items():
             if key <= when:
                 current = spec
         return current
 
-    def on_epoch_begin(self, epoch, logs=None):
-        super().on_epoch_begin(epoch, logs)
-        if self.unit == "epoch":
-            spec = self.spec_at(epoch)
-            if spec is not None:
-                self.set_trainable(spec, epoch)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.unit == "step" and self._step in self.schedule:
-            self.set_trainable(self.schedule[self._step], self._epoch, self._step)
-
-    def on_train_end(self, logs=None):
-        # A key past the end of fit() (too few epochs, or EarlyStopping
-        # stopped first) never fires: say so rather than end silently.
-        reached = self._epoch if self.unit == "epoch" else self._step - 1
-        missed = [k for k in self.schedule if k > reached]
-        if missed:
-            warnings.warn(
-                f"FreezeSchedule: fit() ended at {self.unit} {reached} before "
-                f"the schedule's {self.unit}(s) {missed} "
-                f"({', '.join(_describe(self.schedule[k]) for k in missed)}); "
-                "those changes never happened. Train for more epochs, or "
-                "let EarlyStopping's patience cover the schedule.",
-                stacklevel=2,
-            )
+    def missed(self, reached):
+        return {k: s for k, s in self.schedule.items() if k > reached}

@@ -1,9 +1,6 @@
-import keras
-
+from keras_tl.callbacks.checks import check_int
+from keras_tl.callbacks.checks import check_unit
 from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
-from keras_tl.callbacks.fine_tuning_callback import check_int
-
-UNITS = ("epoch", "step")
 
 
 class GradualUnfreezing(FineTuningCallback):
@@ -46,8 +43,7 @@ class GradualUnfreezing(FineTuningCallback):
         **kwargs,
     ):
         super().__init__(lr_ratio=lr_ratio, lr_factor=lr_factor, **kwargs)
-        if unit not in UNITS:
-            raise ValueError(f"`unit` must be one of {UNITS}. Received: {unit!r}")
+        check_unit(unit)
         check_int("every", every, 1)
         check_int("start", start, 0)
         self.check_max_blocks(max_blocks)
@@ -59,18 +55,11 @@ class GradualUnfreezing(FineTuningCallback):
     def check_target(self, target):
         self.check_blocks(target, self.max_blocks)
 
+    def spec_at(self, epoch, step, logs):
+        return {"blocks": self.blocks_at(epoch if self.unit == "epoch" else step)}
+
     def blocks_at(self, when):
         if when < self.start:
             return 0
         limit = self.max_blocks or self.target.num_blocks
         return min(limit, (when - self.start) // self.every + 1)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        super().on_epoch_begin(epoch, logs)
-        if self.unit == "epoch":
-            self.set_trainable({"blocks": self.blocks_at(epoch)}, epoch)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.unit == "step":
-            spec = {"blocks": self.blocks_at(self._step)}
-            self.set_trainable(spec, self._epoch, self._step)

@@ -1,9 +1,9 @@
+import warnings
+
 import numpy as np
 
-import keras
-
+from keras_tl.callbacks.checks import check_int
 from keras_tl.callbacks.fine_tuning_callback import FineTuningCallback
-from keras_tl.callbacks.fine_tuning_callback import check_int
 
 MODES = ("auto", "min", "max")
 
@@ -71,35 +71,36 @@ class UnfreezeOnPlateau(FineTuningCallback):
         self.best = np.inf if self.mode == "min" else -np.inf
         self.wait = 0
         self.blocks = 0
-        self._pending = None
 
     def _improved(self, value):
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_epoch_begin(self, epoch, logs=None):
-        super().on_epoch_begin(epoch, logs)
-        if self._pending is not None:
-            self.set_trainable({"blocks": self._pending}, epoch)
-            self._pending = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        value = (logs or {}).get(self.monitor)
+    def spec_at(self, epoch, step, logs):
+        if logs is None:  # the first epoch: nothing measured yet
+            return None
+        value = logs.get(self.monitor)
         if value is None:
-            raise ValueError(
-                f"UnfreezeOnPlateau monitors '{self.monitor}', which is not "
-                f"in the logs: {sorted(logs or {})}. Pass validation_data "
-                "or monitor a training metric."
+            # Warn and wait, as EarlyStopping does: with validation_freq > 1
+            # the val_ metrics are only in some epochs' logs. (`epoch`, the
+            # next one from 0, is the one that ended counted from 1.)
+            warnings.warn(
+                f"UnfreezeOnPlateau monitors `{self.monitor}`, which is not "
+                f"in the logs of epoch {epoch}. Available metrics are: "
+                f"{','.join(logs)}. Pass validation_data or monitor a "
+                "training metric.",
+                stacklevel=2,
             )
+            return None
         if self._improved(float(value)):
             self.best = float(value)
             self.wait = 0
-            return
+            return None
         self.wait += 1
         limit = self.max_blocks or self.target.num_blocks
         if self.wait > self.patience - 1 and self.blocks < limit:
             self.blocks = min(limit, self.blocks + self.blocks_per_step)
-            self._pending = self.blocks
             self.wait = 0
+            return {"blocks": self.blocks}
+        return None
