@@ -1,8 +1,11 @@
+import warnings
+
 import numpy as np
 import pytest
 
 import keras
 import keras_tl
+from keras_tl.callbacks import FineTuningCallback
 from keras_tl.callbacks import FreezeSchedule
 from keras_tl.callbacks import GradualUnfreezing
 from keras_tl.callbacks import UnfreezeOnPlateau
@@ -317,6 +320,66 @@ def test_unfreeze_on_plateau():
     )  # fmt: skip
     params = history.history["trainable_params"]
     assert params[0] == params[1] < params[2] < params[3]
+
+
+def test_unfreeze_on_plateau_waits_through_epochs_without_its_metric():
+    model = _tiny_model(keras.optimizers.SGD(0.0))  # val_loss cannot improve
+    x, y = _data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(
+            x, y, epochs=5, batch_size=8, verbose=0, validation_data=(x, y),
+            validation_freq=2,  # val_loss in epochs 2 and 4 only
+            callbacks=[UnfreezeOnPlateau("val_loss", patience=1, verbose=0)],
+        )  # fmt: skip
+    messages = [str(w.message) for w in caught if "UnfreezeOnPlateau" in str(w.message)]
+    assert len(messages) == 3, messages  # once per epoch without val_loss
+    for epoch, message in zip((1, 3, 5), messages):
+        assert f"epoch {epoch}." in message and "`val_loss`" in message
+        assert "Available metrics are: " in message and "loss" in message
+    params = history.history["trainable_params"]
+    # Best at epoch 2, no better at epoch 4: the top block opens for epoch 5.
+    assert params[0] == params[1] == params[2] == params[3] < params[4]
+
+
+class OpenAllAt(FineTuningCallback):
+    """A policy written with the hook alone: head only, then everything."""
+
+    def __init__(self, at, unit="epoch", **kwargs):
+        super().__init__(**kwargs)
+        self.at, self.unit, self.calls = at, unit, []
+
+    def spec_at(self, epoch, step, logs):
+        self.calls.append((epoch, step, logs is None or "loss" in logs))
+        when = epoch if self.unit == "epoch" else step
+        return "head" if when < self.at else "all"
+
+
+def test_a_custom_policy_needs_only_spec_at():
+    model = _tiny_model()
+    snaps = Snapshots()
+    policy = OpenAllAt(2, verbose=0)
+    x, y = _data()
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0,
+                        callbacks=[policy, snaps])  # fmt: skip
+    head = {"predictions/kernel", "predictions/bias"}
+    assert snaps.changed(0) == snaps.changed(1) == head
+    assert "conv0/kernel" in snaps.changed(2)
+    params = history.history["trainable_params"]
+    assert params[0] == params[1] < params[2]
+    # Asked once per epoch: the first with no logs, then at each epoch's
+    # end (for the next one) with that epoch's logs; 4 steps an epoch.
+    assert policy.calls == [(0, 0, True), (1, 4, True), (2, 8, True), (3, 12, True)]
+    assert [(e, s, kind) for e, s, (kind, _), _ in policy.changes] == [
+        (2, None, "all")
+    ]  # "head" at epoch 0 changed nothing: the backbone was frozen
+    # unit="step": the same policy switches mid-epoch, before step 2.
+    model, snaps = _tiny_model(), Snapshots()
+    policy = OpenAllAt(2, unit="step", verbose=0)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[policy, snaps])
+    assert "conv0/kernel" in snaps.changed(0)
+    assert [c[:2] for c in policy.changes] == [(0, 2)]
+    assert [s for _, s, _ in policy.calls] == [0, 1, 2, 3]
 
 
 def test_bad_schedules_fail_before_training():
