@@ -391,3 +391,67 @@ def test_fine_tune_bad_arguments(images, labels, kwargs, message):
 def test_fine_tune_needs_a_compiled_model(images, labels):
     with pytest.raises(ValueError, match="Compile the model"):
         _tiny_classifier().fine_tune(images, labels, epochs=1)
+
+
+# compile("auto") --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "num_classes, from_logits, loss_class",
+    [
+        (3, False, keras.losses.SparseCategoricalCrossentropy),
+        (3, True, keras.losses.SparseCategoricalCrossentropy),
+        (1, False, keras.losses.BinaryCrossentropy),
+        (1, True, keras.losses.BinaryCrossentropy),
+    ],
+)
+def test_auto_compile_matches_the_head(
+    images, num_classes, from_logits, loss_class
+):
+    model = keras_tl.TransferClassifier(
+        tiny_backbone(), num_classes, preprocessing="tf", from_logits=from_logits
+    )
+    model.compile()
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert isinstance(model.loss, loss_class)
+    assert model.loss.get_config()["from_logits"] is from_logits
+    labels = np.array([0, 1, 0, 1, 1, 0, 0, 1])
+    history = model.fit(images, labels, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert 0.0 <= history.history["accuracy"][-1] <= 1.0
+    if num_classes == 1:
+        # logits split at 0, probabilities at 0.5
+        accuracy = model.metrics[-1].metrics[0]
+        assert accuracy.threshold == (0.0 if from_logits else 0.5)
+
+
+def test_explicit_compile_arguments_pass_through(images, labels):
+    model = _tiny_classifier()
+    sgd = keras.optimizers.SGD(0.01)
+    model.compile(optimizer=sgd, loss="sparse_categorical_crossentropy", metrics=None)
+    assert model.optimizer is sgd
+    assert model.loss == "sparse_categorical_crossentropy"
+    logs = model.fit(images, labels, epochs=1, verbose=0).history
+    assert "accuracy" not in logs
+    # weighted_metrics given: "auto" metrics add no second accuracy.
+    model.compile(weighted_metrics=["accuracy"])
+    logs = model.fit(images, labels, epochs=1, verbose=0).history
+    assert sorted(logs) == ["accuracy", "loss"]
+
+
+def test_auto_compiled_model_saves_and_loads(tmp_path, images, labels):
+    model = _tiny_classifier()
+    model.compile()
+    model.fit(images, labels, epochs=1, verbose=0)
+    path = tmp_path / "auto.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, keras.optimizers.Adam)
+    assert isinstance(loaded.loss, keras.losses.SparseCategoricalCrossentropy)
+    # the optimizer state came back too
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 1
+    np.testing.assert_allclose(
+        model.evaluate(images, labels, verbose=0),
+        loaded.evaluate(images, labels, verbose=0), rtol=1e-5,
+    )  # fmt: skip
+    loaded.fit(images, labels, epochs=1, verbose=0)

@@ -72,14 +72,18 @@ class TransferClassifier(keras.Model):
     Example:
 
     ```python
-    model = keras_tl.TransferClassifier("mobilenet_v2", num_classes=3)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(train_ds, validation_data=val_ds, epochs=5)
+    x = np.random.uniform(0, 255, (8, 32, 32, 3))
+    y = np.random.randint(0, 3, 8)
+    # weights="imagenet" (the default) for real use; None here: no download.
+    model = keras_tl.TransferClassifier(
+        "mobilenet_v2", num_classes=3, input_shape=(32, 32, 3), weights=None)
+    model.compile()  # Adam, the loss and accuracy for this head
+    # One head-only epoch, then 2 with the whole backbone at 0.1x the rate.
+    model.fine_tune(x, y, epochs=2, freeze_epochs=1, verbose=0)
+    # Or by hand: choose what trains, recompile, fit.
     model.unfreeze(blocks=2)
-    model.compile(optimizer=keras.optimizers.Adam(1e-5),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(train_ds, validation_data=val_ds, epochs=5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-5))
+    model.fit(x, y, epochs=1, verbose=0)
     ```
     """
 
@@ -226,6 +230,74 @@ class TransferClassifier(keras.Model):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)
 
+    # Training -----------------------------------------------------------------
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """`keras.Model.compile` with defaults that fit this model's head.
+
+        Any argument other than `"auto"` goes to `keras.Model.compile`
+        unchanged, as in keras-hub's `ImageClassifier.compile`.
+
+        Args:
+            optimizer: `"auto"`: `keras.optimizers.Adam(1e-3)` (Keras's
+                default rate: the new head starts from random weights; with
+                `fine_tune`'s `lr_ratio=0.1` the backbone then gets 1e-4).
+                Or any optimizer `keras.Model.compile` takes.
+            loss: `"auto"`: `SparseCategoricalCrossentropy` (integer labels)
+                for 2 or more classes, `BinaryCrossentropy` for
+                `num_classes=1`, with `from_logits` matching the model's
+                `from_logits`. Or any loss.
+            metrics: `"auto"`: accuracy, logged as `"accuracy"` (none when
+                `weighted_metrics` is passed, which then holds the
+                metrics). Or a list of metrics / `None`.
+            **kwargs: Other `keras.Model.compile` arguments
+                (`weighted_metrics`, `jit_compile`, `steps_per_execution`,
+                ...).
+
+        Example:
+
+        ```python
+        model = keras_tl.TransferClassifier(
+            "mobilenet_v2", 3, input_shape=(32, 32, 3), weights=None)
+        model.compile()  # Adam(1e-3), sparse CE on probabilities, accuracy
+        model.compile(optimizer=keras.optimizers.SGD(0.01))  # rest auto
+        ```
+        """
+        binary = self.num_classes == 1
+        if _is_auto(optimizer):
+            optimizer = keras.optimizers.Adam(1e-3)
+        if _is_auto(loss):
+            loss_class = (
+                keras.losses.BinaryCrossentropy
+                if binary
+                else keras.losses.SparseCategoricalCrossentropy
+            )
+            loss = loss_class(from_logits=self.from_logits)
+        if _is_auto(metrics):
+            if kwargs.get("weighted_metrics") is not None:
+                metrics = None
+            elif binary:
+                # Logits split at 0, probabilities at 0.5.
+                threshold = 0.0 if self.from_logits else 0.5
+                metrics = [
+                    keras.metrics.BinaryAccuracy(
+                        name="accuracy", threshold=threshold
+                    )
+                ]
+            else:
+                # argmax: right for logits and probabilities alike.
+                metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips an overridden compile() on load; this one takes the
+        # saved (already resolved, never "auto") arguments as they are.
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built and getattr(self, "optimizer", None) is not None:
+            # Variables now, so the archive's optimizer state loads into them.
+            self.optimizer.build(self.trainable_variables)
+
     # Training under a distribution ---------------------------------------
 
     def fit(self, *args, **kwargs):
@@ -302,8 +374,7 @@ class TransferClassifier(keras.Model):
         ```python
         model = keras_tl.TransferClassifier(
             "mobilenet_v2", 3, input_shape=(32, 32, 3), weights=None)
-        model.compile(optimizer="adam",
-                      loss="sparse_categorical_crossentropy")
+        model.compile()
         x = np.random.uniform(0, 255, (8, 32, 32, 3))
         y = np.random.randint(0, 3, 8)
         history = model.fine_tune(x, y, epochs=1, verbose=0)
@@ -364,9 +435,9 @@ class TransferClassifier(keras.Model):
             )
         if not self.compiled or self.optimizer is None:
             raise ValueError(
-                "Compile the model before fine_tune(), e.g. "
-                "model.compile(optimizer='adam', "
-                "loss='sparse_categorical_crossentropy')."
+                "Compile the model before fine_tune(): model.compile() "
+                "picks Adam and the loss for this head, or pass your own "
+                "optimizer/loss."
             )
         if epochs == 0:
             schedule = {0: "head"}
@@ -580,6 +651,10 @@ def _batched(fn, array, batch_size):
         for i in range(0, len(array), batch_size)
     ]
     return np.concatenate(out)
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 def _check_count(name, value):
