@@ -1,5 +1,6 @@
 """What every benchmark shares: the environment record, timing
-statistics, the Markdown table and the JSON file."""
+statistics, the Markdown table (keras_tl.evaluation.format_table) and
+the JSON file."""
 
 import datetime
 import json
@@ -100,19 +101,14 @@ def timed(fn, repeats, warmup=1):
 
 
 def markdown_table(rows, columns):
-    head = "| " + " | ".join(columns) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    lines = [head, rule]
-    for row in rows:
-        cells = []
-        for c in columns:
-            v = row.get(c, "")
-            if isinstance(v, float):
-                cells.append(f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """The records as a Markdown table for the README."""
+    from keras_tl.evaluation import format_table
+
+    return format_table(rows, columns, number_format=_number, missing="", markdown=True)
+
+
+def _number(v):
+    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
 def write(result, out_dir=None, suffix=""):

@@ -9,7 +9,6 @@ import pytest
 import keras
 import keras_tl
 from keras_tl import cli
-from keras_tl import evaluation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 Image = pytest.importorskip("PIL.Image")
@@ -90,40 +89,6 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-tl: error:"), lines
-
-
-def test_compare_models_and_report_values():
-    x = np.random.default_rng(0).uniform(0, 255, (12, 32, 32, 3)).astype("float32")
-    y = np.array([0, 1, 2] * 4)
-
-    class Oracle(keras.Model):  # predicts the true class with p=0.8
-        def call(self, inputs):
-            return keras.ops.one_hot(keras.ops.convert_to_tensor(y), 3) * 0.7 + 0.1
-
-    rows = evaluation.compare_models({"oracle": Oracle()}, (x, y))
-    assert rows[0]["accuracy"] == 1.0 and rows[0]["auc"] == 1.0
-    assert rows[0]["loss"] == pytest.approx(-np.log(0.8), rel=1e-3)
-    table = evaluation.format_table(rows)
-    assert "oracle" in table and "1.0000" in table
-    result = evaluation.metrics_from_predictions(
-        np.array([0, 0, 1, 1]), np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]]),
-        ["neg", "pos"],
-    )  # fmt: skip
-    assert result["accuracy"] == 0.5 and result["confusion_matrix"] == [[1, 1], [1, 1]]
-    assert result["auc"] == pytest.approx(0.75)
-    assert result["per_class"]["pos"]["recall"] == 0.5
-
-
-def test_plots_are_written(tmp_path):
-    pytest.importorskip("matplotlib")
-    result = evaluation.metrics_from_predictions(
-        np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1)
-    result["y_true"], result["probabilities"] = np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1
-    for fn, name in ((evaluation.plot_confusion_matrix, "cm.png"), (evaluation.plot_roc, "roc.png")):
-        path = fn(result, str(tmp_path / name))
-        assert open(path, "rb").read(4) == b"\x89PNG"
-    path = evaluation.plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, str(tmp_path / "h.png"))
-    assert os.path.getsize(path) > 0
 
 
 DEMO_TWICE = """

@@ -1,18 +1,9 @@
-"""Evaluation reports: the metrics table, confusion matrix, ROC and
-history plots the tutorials write by hand. Metrics come from
-scikit-learn and plots from matplotlib (`pip install keras_tl[report]`).
-
-Example:
-
-```python
-report = keras_tl.evaluation.evaluate(model, test_ds)
-print(report["text"])
-rows = keras_tl.evaluation.compare_models({"vgg16": m1, "mobilenet": m2}, test_ds)
-print(keras_tl.evaluation.format_table(rows))
-```
-"""
+"""Metrics of a classifier on a data split: predictions, scikit-learn
+metrics, the comparison table and the text report."""
 
 import numpy as np
+
+from keras_tl.evaluation.tables import COMPARISON_COLUMNS, format_table
 
 
 def _sklearn():
@@ -52,7 +43,7 @@ def predict_with_labels(model, data, batch_size=32):
             ys.append(y)
         probs, labels = np.concatenate(ps), np.concatenate(ys)
     if getattr(model, "from_logits", False):
-        probs = _softmax(probs) if probs.shape[-1] > 1 else 1 / (1 + np.exp(-probs))
+        probs = probabilities_from_logits(probs)
     if labels.ndim == 2 and labels.shape[1] > 1:
         labels = labels.argmax(-1)
     labels = labels.reshape(-1).astype(int)
@@ -69,9 +60,30 @@ def _clipped(probs, eps=1e-7):
     return p / p.sum(-1, keepdims=True)
 
 
-def _softmax(z):
-    z = z - z.max(-1, keepdims=True)
-    e = np.exp(z)
+def probabilities_from_logits(logits):
+    """Softmax over the last axis, or a sigmoid for one output column.
+
+    Args:
+        logits: A NumPy array (or anything `np.asarray` takes) of shape
+            `(batch, classes)`; `classes == 1` is a binary sigmoid output.
+
+    Returns:
+        A float NumPy array of the same shape.
+
+    Example:
+
+    ```python
+    probabilities_from_logits([[0.0, 0.0]])  # [[0.5, 0.5]]
+    probabilities_from_logits([[0.0]])       # [[0.5]]
+    ```
+    """
+    z = np.asarray(logits)
+    z = z.astype(np.result_type(z.dtype, np.float32))  # float16 would overflow
+    if z.shape[-1] == 1:
+        # exp of a non-positive number only: no overflow for large |z|
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    e = np.exp(z - z.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
 
 
@@ -112,14 +124,36 @@ def metrics_from_predictions(y_true, probs, class_names=None):
     return out
 
 
-def evaluate(model, data, class_names=None, batch_size=32):
-    """Metrics of `model` on `data` (see `metrics_from_predictions`)."""
+def evaluate(model, data, class_names=None, batch_size=32, split=None):
+    """Metrics of `model` on `data` (see `metrics_from_predictions`).
+
+    Args:
+        model: A Keras classifier (softmax, sigmoid or `from_logits`).
+        data: As `predict_with_labels`.
+        class_names: Names for the report (default: `data.class_names`,
+            then `model.class_names`, then indices).
+        batch_size: For array input.
+        split: The data split's name (`"test"`, `"validation"`), kept as
+            `result["split"]` for the plots' titles.
+
+    Returns:
+        The dict of `metrics_from_predictions` plus `y_true`,
+        `probabilities` and `split`.
+
+    Example:
+
+    ```python
+    result = evaluate(model, test_ds, split="test")
+    print(result["text"])
+    ```
+    """
     y_true, probs = predict_with_labels(model, data, batch_size)
     names = class_names or getattr(data, "class_names", None) or getattr(
         model, "class_names", None
     )
     result = metrics_from_predictions(y_true, probs, names)
     result["y_true"], result["probabilities"] = y_true, probs
+    result["split"] = split
     return result
 
 
@@ -134,107 +168,27 @@ def compare_models(models, data, class_names=None):
     rows = []
     for name, model in models.items():
         result = evaluate(model, data, class_names)
-        rows.append({"model": name, **{k: result[k] for k in
-                     ("loss", "accuracy", "precision", "recall", "f1", "auc")}})  # fmt: skip
+        rows.append({"model": name, **{k: result[k] for k in COMPARISON_COLUMNS[1:]}})
     return rows
 
 
-def format_table(rows, columns=("model", "loss", "accuracy", "precision", "recall", "f1", "auc")):
-    """Rows of dicts as an aligned text table."""
-    cells = [[str(c) for c in columns]]
-    for row in rows:
-        cells.append([
-            "-" if row.get(c) is None else
-            f"{row[c]:.4f}" if isinstance(row.get(c), float) else str(row[c])
-            for c in columns
-        ])  # fmt: skip
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells)
-
-
 def report_text(result):
+    """The text report of a `metrics_from_predictions` result: overall
+    metrics, the per-class table and the confusion matrix."""
     lines = [
         f"accuracy {result['accuracy']:.4f}   macro precision {result['precision']:.4f}"
         f"   macro recall {result['recall']:.4f}   macro F1 {result['f1']:.4f}"
         + (f"   ROC AUC {result['auc']:.4f}" if result.get("auc") is not None else ""),
         "",
     ]
-    rows = [{"model": name, **vals} for name, vals in result["per_class"].items()]
-    lines.append(format_table(rows, ("model", "precision", "recall", "f1", "support"))
-                 .replace("model", "class", 1))  # fmt: skip
+    columns = ("class", "precision", "recall", "f1", "support")
+    rows = [{"class": name, **vals} for name, vals in result["per_class"].items()]
+    lines.append(format_table(rows, columns))
     lines += ["", "confusion matrix (rows: true, columns: predicted)"]
     names = result["class_names"]
-    width = max(len(n) for n in names) + 1
-    lines.append(" " * width + " ".join(n[:6].rjust(6) for n in names))
-    for name, row in zip(names, result["confusion_matrix"]):
-        lines.append(name.ljust(width) + " ".join(str(v).rjust(6) for v in row))
+    # Column headers cut to 6 characters keep 20 classes within a terminal.
+    lines.append(format_table(
+        [[name, *row] for name, row in zip(names, result["confusion_matrix"])],
+        headers=["", *(n[:6] for n in names)],
+    ))  # fmt: skip
     return "\n".join(lines)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("Plots need matplotlib: pip install keras_tl[report]") from error
-    return plt
-
-
-def plot_confusion_matrix(result, path):
-    """Save the confusion matrix of an `evaluate` result as a PNG."""
-    plt = _pyplot()
-    cm = np.asarray(result["confusion_matrix"])
-    names = result["class_names"]
-    fig, ax = plt.subplots(figsize=(1 + 0.6 * len(names), 1 + 0.6 * len(names)))
-    ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
-    for i in range(len(names)):
-        for j in range(len(names)):
-            ax.text(j, i, cm[i, j], ha="center", va="center")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    return _save(fig, path)
-
-
-def _save(fig, path):
-    fig.tight_layout()
-    fig.savefig(path)
-    _pyplot().close(fig)
-    return path
-
-
-def plot_roc(result, path):
-    """Save ROC curves (one per class, one-vs-rest) as a PNG."""
-    m = _sklearn()
-    plt = _pyplot()
-    y, probs, names = result["y_true"], result["probabilities"], result["class_names"]
-    fig, ax = plt.subplots(figsize=(5, 5))
-    classes = [1] if probs.shape[1] == 2 else range(probs.shape[1])
-    for c in classes:
-        if len(np.unique(y == c)) < 2:
-            continue
-        fpr, tpr, _ = m.roc_curve(y == c, probs[:, c])
-        ax.plot(fpr, tpr, label=f"{names[c]} (AUC {m.auc(fpr, tpr):.3f})")
-    ax.plot([0, 1], [0, 1], "k--", lw=0.5)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.legend(loc="lower right", fontsize="small")
-    return _save(fig, path)
-
-
-def plot_history(history, path):
-    """Save loss and accuracy curves from `fit()`'s History (or its dict)."""
-    plt = _pyplot()
-    hist = getattr(history, "history", history)
-    keys = [k for k in ("loss", "accuracy") if k in hist]
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        ax.plot(hist[key], label=key)
-        if f"val_{key}" in hist:
-            ax.plot(hist[f"val_{key}"], label=f"val_{key}")
-        ax.set_xlabel("epoch")
-        ax.legend()
-    return _save(fig, path)
