@@ -63,9 +63,9 @@ def make_jpegs(n, size, seed=0):
 
 
 def legacy_pass(root, args):
-    from keras.src.legacy.preprocessing.image import ImageDataGenerator
+    from keras_tl import _compat
 
-    flow = ImageDataGenerator(**AUGMENT).flow_from_directory(
+    flow = _compat.legacy_image_preprocessing().ImageDataGenerator(**AUGMENT).flow_from_directory(
         root, target_size=(args.image_size,) * 2, batch_size=args.batch_size,
         class_mode="binary", seed=0,
     )  # fmt: skip

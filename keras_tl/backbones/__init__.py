@@ -18,6 +18,7 @@ import re
 
 import keras
 
+from keras_tl import _compat
 from keras_tl.backbones.blocks import Block
 from keras_tl.backbones.blocks import find_blocks
 from keras_tl.backbones.registry import REGISTRY
@@ -113,7 +114,7 @@ def check_input_shape(input_shape, spec):
 def _offline_message(spec, error):
     url = re.search(r"https?://[^\s:]+(?::\d+)?[^\s:]*", str(error))
     url = url.group(0) if url else "<the URL in the error below>"
-    cache = os.path.join(_keras_home(), "models")
+    cache = os.path.join(_compat.keras_home(), "models")
     return (
         f"Could not download the ImageNet weights for '{spec.name}' "
         f"(no network?). Download {url} on a machine that can reach it and "
@@ -122,13 +123,3 @@ def _offline_message(spec, error):
         "weights='/path/to/that/file.h5', or weights=None to train from "
         f"scratch. Original error: {error}"
     )
-
-
-def _keras_home():
-    try:  # where keras.utils.get_file caches; not public API
-        from keras.src.backend.config import keras_home
-
-        return keras_home()
-    except ImportError:
-        default = os.path.join(os.path.expanduser("~"), ".keras")
-        return os.environ.get("KERAS_HOME", default)

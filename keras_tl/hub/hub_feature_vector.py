@@ -4,7 +4,8 @@ import logging
 import os
 
 import keras
-from keras.src.saving import serialization_lib
+
+from keras_tl import _compat
 
 logger = logging.getLogger("keras_tl")
 
@@ -173,20 +174,15 @@ class HubFeatureVector(keras.layers.Layer):
             ids = {id(v) for v in trainable}
             others = [v for v in (declared or []) if id(v) not in ids]
         else:  # no lists (a plain tf.Module, a signature): what the graph reads
-            from keras.src.export.saved_model_export_archive import (
-                _list_variables_used_by_fns,
-            )
-
             fn = self._fn if self.signature else module.__call__
-            trainable, others = _list_variables_used_by_fns([fn])
+            trainable, others = _compat.list_variables_used_by_fns([fn])
         adopted = []
         for tf_var, train in [(v, True) for v in trainable] + [(v, False) for v in others]:
             variable = keras.Variable(
                 initializer=tf_var.read_value(), trainable=train,
                 dtype=tf_var.dtype.name, name=tf_var.name.split(":")[0].replace("/", "_"),
             )  # fmt: skip
-            variable._value = tf_var
-            self._track_variable(variable)
+            _compat.adopt_variable(self, variable, tf_var)
             adopted.append(variable)
         losses = list(getattr(module, "regularization_losses", None) or [])
         if any(not callable(loss) for loss in losses):
@@ -269,9 +265,7 @@ class HubFeatureVector(keras.layers.Layer):
         # Trace call() on placeholders: the module's own static shapes and
         # dtypes (not the layer's compute dtype for an int output), refined
         # by `output_shape`.
-        from keras.src import backend
-
-        return backend.compute_output_spec(self.call, inputs, training=training)
+        return _compat.compute_output_spec(self.call, inputs, training=training)
 
     def compute_output_shape(self, input_shape):
         import tensorflow as tf
@@ -305,7 +299,7 @@ class HubFeatureVector(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=None):
-        safe = safe_mode if safe_mode is not None else serialization_lib.in_safe_mode()
+        safe = safe_mode if safe_mode is not None else _compat.in_safe_mode()
         if safe is not False:
             raise ValueError(
                 "This model holds a keras_tl HubFeatureVector, which loads an "

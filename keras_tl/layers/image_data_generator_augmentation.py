@@ -6,16 +6,7 @@ import numpy as np
 
 import keras
 
-try:  # Keras's base for layers that also run inside tf.data / grain.
-    from keras.src.layers.preprocessing.data_layer import DataLayer
-except ImportError:  # pragma: no cover - older Keras 3
-    from keras.src.layers.preprocessing.tf_data_layer import (
-        TFDataLayer as DataLayer,
-    )
-from keras.src.random.seed_generator import SeedGenerator
-from keras.src.utils import backend_utils
-from keras.src.utils import jax_utils
-
+from keras_tl import _compat
 from keras_tl.layers import resampling
 
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
@@ -54,7 +45,7 @@ _DRAWS = (
 
 
 @keras.saving.register_keras_serializable(package="keras_tl")
-class ImageDataGeneratorAugmentation(DataLayer):
+class ImageDataGeneratorAugmentation(_compat.DataLayer):
     """`ImageDataGenerator`'s augmentation, as one Keras 3 layer.
 
     Takes every `ImageDataGenerator` keyword with the same meaning, so a
@@ -159,23 +150,20 @@ class ImageDataGeneratorAugmentation(DataLayer):
         seed=None,
         **kwargs,
     ):
-        for name, why in UNSUPPORTED.items():
-            if kwargs.pop(name, None):
-                raise ValueError(f"`{name}` is not supported here: {why}.")
+        _reject_unsupported(kwargs)
         super().__init__(**kwargs)
         _check_options(data_format, fill_mode, interpolation_order)
-        flags = {
-            name: _check_flag(name, value)
-            for name, value in (
-                ("featurewise_center", featurewise_center),
-                ("samplewise_center", samplewise_center),
-                ("featurewise_std_normalization", featurewise_std_normalization),
-                ("samplewise_std_normalization", samplewise_std_normalization),
-                ("zca_whitening", zca_whitening),
-                ("horizontal_flip", horizontal_flip),
-                ("vertical_flip", vertical_flip),
-            )
-        }
+        flags = _standardization_flags(
+            featurewise_center, samplewise_center, featurewise_std_normalization,
+            samplewise_std_normalization, zca_whitening,
+        )  # fmt: skip
+        self.featurewise_center = flags["featurewise_center"]
+        self.samplewise_center = flags["samplewise_center"]
+        self.featurewise_std_normalization = flags["featurewise_std_normalization"]
+        self.samplewise_std_normalization = flags["samplewise_std_normalization"]
+        self.zca_whitening = flags["zca_whitening"]
+        self.horizontal_flip = _check_flag("horizontal_flip", horizontal_flip)
+        self.vertical_flip = _check_flag("vertical_flip", vertical_flip)
         self.rotation_range = _check_range("rotation_range", rotation_range)
         self.shear_range = _check_range("shear_range", shear_range)
         self.channel_shift_range = _check_range(
@@ -183,33 +171,15 @@ class ImageDataGeneratorAugmentation(DataLayer):
         )
         self.width_shift_range = _check_shift("width_shift_range", width_shift_range)
         self.height_shift_range = _check_shift("height_shift_range", height_shift_range)
-        self.zoom_range = _check_zoom(zoom_range)
+        self.zoom_range = _check_zoom(zoom_range)  # warns at stacklevel 3: call here
         self.brightness_range = _check_brightness(brightness_range)
         self.cval = _check_number("cval", cval)
         self.zca_epsilon = _check_number("zca_epsilon", zca_epsilon)
         self.rescale = _check_rescale(rescale)
-        # ImageDataGenerator turns centering on for ZCA and std
-        # normalization ("overrides setting of ...").
-        self.featurewise_center = (
-            flags["featurewise_center"]
-            or flags["zca_whitening"]
-            or flags["featurewise_std_normalization"]
-        )
-        self.samplewise_center = (
-            flags["samplewise_center"] or flags["samplewise_std_normalization"]
-        )
-        # ... and turns std normalization off, as it does.
-        self.featurewise_std_normalization = (
-            flags["featurewise_std_normalization"] and not flags["zca_whitening"]
-        )
-        self.samplewise_std_normalization = flags["samplewise_std_normalization"]
-        self.zca_whitening = flags["zca_whitening"]
-        self.horizontal_flip = flags["horizontal_flip"]
-        self.vertical_flip = flags["vertical_flip"]
         self.fill_mode = fill_mode
         self.interpolation_order = interpolation_order
         self.seed = seed
-        self.generator = SeedGenerator(seed)
+        self.generator = keras.random.SeedGenerator(seed)
         self._needs_adapt = (
             self.featurewise_center
             or self.featurewise_std_normalization
@@ -304,7 +274,7 @@ class ImageDataGeneratorAugmentation(DataLayer):
         # The training-time order (augment, then rescale); the generator's
         # fit() rescaled first, which only changes the statistics of
         # channel shifts and brightness.
-        stream = SeedGenerator(None if seed is None else int(seed))
+        stream = keras.random.SeedGenerator(None if seed is None else int(seed))
         copies = []
         for _ in range(rounds):
             for chunk in np.array_split(x, max(1, len(x) // 256)):
@@ -350,7 +320,7 @@ class ImageDataGeneratorAugmentation(DataLayer):
             shape = (1,) + tuple(shape)
         n, height, width = shape[0], shape[1], shape[2]
         if seed is None:
-            seed = self._get_seed_generator(b._backend)
+            seed = _compat.seed_generator(self, b.name)
         # One draw, a column per parameter: independent values even for an
         # int seed (one draw per parameter with the same int seed would
         # give zoom_x == zoom_y, shift_x == shift_y). Scaled to each
@@ -424,8 +394,8 @@ class ImageDataGeneratorAugmentation(DataLayer):
         switch = (
             self.backend.name != "tensorflow"
             and not isinstance(x, keras.KerasTensor)
-            and backend_utils.in_tf_graph()
-            and not jax_utils.is_in_jax_tracing_scope(x)
+            and _compat.in_tf_graph()
+            and not _compat.is_in_jax_tracing_scope(x)
         )
         if switch:
             self.backend.set_backend("tensorflow")
@@ -538,7 +508,7 @@ class ImageDataGeneratorAugmentation(DataLayer):
         # Compiled once per process (XLA on TensorFlow, also in tf.data;
         # jax.jit on JAX) and shared by every instance of the layer.
         run = resampling.compiled_transform(
-            b._backend, self.interpolation_order, self.fill_mode, x.dtype
+            b.name, self.interpolation_order, self.fill_mode, x.dtype
         )
         if run is None:
             return resampling.affine_transform(
@@ -643,6 +613,46 @@ class ImageDataGeneratorAugmentation(DataLayer):
 # Argument checks: ImageDataGenerator's own errors, raised early and naming
 # the argument; forms it accepted are accepted (see README's table for the
 # few it took silently and that raise here).
+
+
+def _reject_unsupported(kwargs):
+    for name, why in UNSUPPORTED.items():
+        if kwargs.pop(name, None):
+            raise ValueError(f"`{name}` is not supported here: {why}.")
+
+
+def _standardization_flags(
+    featurewise_center, samplewise_center, featurewise_std_normalization,
+    samplewise_std_normalization, zca_whitening,
+):  # fmt: skip
+    """The five standardization flags, checked, with ImageDataGenerator's
+    overrides applied."""
+    given = {
+        name: _check_flag(name, value)
+        for name, value in (
+            ("featurewise_center", featurewise_center),
+            ("samplewise_center", samplewise_center),
+            ("featurewise_std_normalization", featurewise_std_normalization),
+            ("samplewise_std_normalization", samplewise_std_normalization),
+            ("zca_whitening", zca_whitening),
+        )
+    }
+    flags = dict(given)
+    # ImageDataGenerator turns centering on for ZCA and std
+    # normalization ("overrides setting of ...").
+    flags["featurewise_center"] = (
+        given["featurewise_center"]
+        or given["zca_whitening"]
+        or given["featurewise_std_normalization"]
+    )
+    flags["samplewise_center"] = (
+        given["samplewise_center"] or given["samplewise_std_normalization"]
+    )
+    # ... and turns std normalization off, as it does.
+    flags["featurewise_std_normalization"] = (
+        given["featurewise_std_normalization"] and not given["zca_whitening"]
+    )
+    return flags
 
 
 def _check_options(data_format, fill_mode, interpolation_order):

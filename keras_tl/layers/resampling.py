@@ -23,6 +23,8 @@ function that Grappler skips, shared by the whole process
 import math
 import threading
 
+from keras_tl import _compat
+
 # Columns of the geometry parameters `affine_matrices` takes, and their
 # identity values.
 GEOMETRY = ("theta", "shift_x", "shift_y", "shear", "zoom_x", "zoom_y", "flip_h", "flip_v")
@@ -197,9 +199,7 @@ def compiled_transform(backend, order, fill_mode, dtype):
 
 
 def _compile(backend, order, fill_mode):
-    from keras.src.utils.backend_utils import DynamicBackend
-
-    b = DynamicBackend(backend)
+    b = _compat.DynamicBackend(backend)
 
     def run(images, params, cval):
         return affine_transform(b, images, params, order, fill_mode, cval)

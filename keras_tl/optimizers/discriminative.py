@@ -3,6 +3,7 @@ import re
 import keras
 from keras import ops
 
+from keras_tl import _compat
 from keras_tl.models.target import resolve_target
 
 
@@ -187,7 +188,7 @@ def discriminative_optimizer(
 
 
 def _base_rate(optimizer):
-    lr = optimizer._learning_rate  # the schedule itself, not its value now
+    lr = _compat.optimizer_learning_rate(optimizer)  # a schedule stays one
     if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
         return lr
     return float(keras.ops.convert_to_numpy(lr))
