@@ -5,43 +5,13 @@ TensorFlow-only parts (`keras_tl.data`, `keras_tl.hub`) import TensorFlow
 when first used, so `import keras_tl` works on the JAX backend without it.
 """
 
+import importlib as _importlib
 import os as _os
 import sys as _sys
 
-if _os.path.basename(_sys.argv[0]) == "keras-tl" or "keras_tl" in getattr(
-    _sys, "orig_argv", [])[1:3]:  # fmt: skip
-    # The command line prints one clear line per error, not TF's C++ logs,
-    # some of which TensorFlow writes to fd 2 before reading any setting.
-    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _saved, _null = _os.dup(2), _os.open(_os.devnull, _os.O_WRONLY)
-    _os.dup2(_null, 2)
-    try:
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:
-            pass
-        import keras  # noqa: F401
-    finally:
-        _os.dup2(_saved, 2)
-        _os.close(_saved)
-        _os.close(_null)
+from keras_tl.version import __version__
 
-from keras_tl import backbones  # noqa: E402
-from keras_tl import callbacks  # noqa: E402
-from keras_tl import data  # noqa: E402
-from keras_tl import distribution  # noqa: E402
-from keras_tl import evaluation  # noqa: E402
-from keras_tl import hub  # noqa: E402
-from keras_tl import layers  # noqa: E402
-from keras_tl import mixed_precision  # noqa: E402
-from keras_tl import models  # noqa: E402
-from keras_tl import optimizers  # noqa: E402
-from keras_tl.models import TransferClassifier  # noqa: E402
-from keras_tl.version import __version__  # noqa: E402
-
-__all__ = [
-    "TransferClassifier",
-    "__version__",
+_SUBMODULES = (
     "backbones",
     "callbacks",
     "data",
@@ -52,4 +22,44 @@ __all__ = [
     "mixed_precision",
     "models",
     "optimizers",
-]
+)
+
+__all__ = ["TransferClassifier", "__version__", *_SUBMODULES]
+
+
+def __getattr__(name):  # PEP 562: the lazy start of the `keras-tl` command
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"keras_tl.{name}")
+    if name == "TransferClassifier":
+        from keras_tl.models import TransferClassifier
+
+        globals()[name] = TransferClassifier
+        return TransferClassifier
+    raise AttributeError(f"module 'keras_tl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+def _import_all():
+    """Import every submodule, which registers keras_tl's serializable
+    classes with Keras."""
+    for name in _SUBMODULES:
+        _importlib.import_module(f"keras_tl.{name}")
+    __getattr__("TransferClassifier")
+
+
+def _started_as_command():
+    # sys.argv[0] is "-m" while Python imports this package to find
+    # `python -m keras_tl[.x]`; the console script's argv[0] is its path.
+    return _sys.argv[0] == "-m" or _os.path.basename(_sys.argv[0]) == "keras-tl"
+
+
+# Eager for library users: keras.models.load_model("m.keras") finds a
+# TransferClassifier only once its module has registered it, and Keras
+# auto-imports only its own packages. The `keras-tl` command stays lazy so
+# that --help and --version answer without importing Keras; its main()
+# calls _import_all() before it loads a model.
+if not _started_as_command():
+    _import_all()

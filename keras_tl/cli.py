@@ -10,6 +10,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 
 from keras_tl.version import __version__
 
@@ -18,7 +19,28 @@ class CliError(Exception):
     """A problem with the user's input: one line on stderr, exit 2."""
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show,
+    and never splits a flag such as --batch-size at its hyphen."""
+
+    def _get_help_string(self, action):
+        if any(action.default is v for v in (None, False, argparse.SUPPRESS)) or action.default == "":
+            return action.help
+        return super()._get_help_string(action)
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text, width, indent):
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)  # fmt: skip
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         # argparse would print the whole usage block first; the CLI's rule
         # is one `keras-tl: error:` line (main() prints it, exit 2).
@@ -104,59 +126,79 @@ def devices(text):
 
 
 def _add_train(sub):
-    p = sub.add_parser("train", help="train a classifier on a folder of images")
+    p = sub.add_parser("train", help="train a classifier on a folder of images",
+                       description="Train the head with the backbone frozen (--epochs), then "
+                       "fine-tune the top blocks too (--fine-tune-epochs), in one fit(); write "
+                       "the model, its class names, the history and, with validation or test "
+                       "images, a report and plots to --output.")  # fmt: skip
     p.add_argument("data_dir", help="class sub-folders, or train/ val/ test/ splits")
-    p.add_argument("--backbone", default="mobilenet_v2")
-    p.add_argument("--image-size", type=positive_int, default=None, help="default: the backbone's")
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--epochs", type=non_negative_int, default=5, help="epochs with the backbone frozen")
-    p.add_argument("--fine-tune-epochs", type=non_negative_int, default=5)
-    p.add_argument("--unfreeze-blocks", type=unfreeze_blocks, default="2", help="blocks to fine-tune, or 'all'")
-    p.add_argument("--lr", type=positive_float, default=1e-3)
-    p.add_argument("--fine-tune-lr-ratio", type=positive_float, default=0.1,
-                   help="backbone learning rate relative to the head's")  # fmt: skip
-    p.add_argument("--augment", default="",
+    p.add_argument("--backbone", default="mobilenet_v2", metavar="NAME", help="see `keras-tl backbones`")
+    p.add_argument("--image-size", type=positive_int, default=None, metavar="PIXELS",
+                   help="square input size in pixels (default: the backbone's)")  # fmt: skip
+    p.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="images per step")
+    p.add_argument("--epochs", type=non_negative_int, default=5, metavar="N", help="epochs with the backbone frozen")
+    p.add_argument("--fine-tune-epochs", type=non_negative_int, default=5, metavar="N",
+                   help="epochs after that with the top --unfreeze-blocks trainable")  # fmt: skip
+    p.add_argument("--unfreeze-blocks", type=unfreeze_blocks, default="2", metavar="N", help="blocks to fine-tune, or 'all'")
+    p.add_argument("--lr", type=positive_float, default=1e-3, metavar="RATE", help="the head's Adam learning rate")
+    p.add_argument("--fine-tune-lr-ratio", type=positive_float, default=0.1, metavar="RATIO",
+                   help="backbone learning rate relative to the head's while fine-tuning")  # fmt: skip
+    p.add_argument("--augment", default="", metavar="KEY=VALUE,...",
                    help="ImageDataGenerator random transforms, e.g. rotation_range=40,zoom_range=0.2,horizontal_flip=true "
                         "(no rescale: the model applies the backbone's preprocessing)")  # fmt: skip
-    p.add_argument("--class-weights", action="store_true", help="balance classes")
+    p.add_argument("--class-weights", action="store_true", help="weight the loss to balance classes")
     p.add_argument("--mixed-precision", default="float32",
-                   choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))  # fmt: skip
-    p.add_argument("--weights", type=weights, default="imagenet", help="imagenet, none, or a weights file")
-    p.add_argument("--validation-split", type=fraction, default=0.2,
-                   help="without a val/ folder; 0 trains without validation")  # fmt: skip
-    p.add_argument("--head-units", type=head_units, default="", help="hidden Dense sizes, e.g. 1024")
-    p.add_argument("--dropout", type=fraction, default=0.2)
-    p.add_argument("--output", default="keras_tl_output")
-    p.add_argument("--seed", type=non_negative_int, default=0)
-    p.add_argument("--devices", type=devices, default=1,
+                   choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"), metavar="POLICY",
+                   help="float32, mixed_float16, mixed_bfloat16, or auto (what the device runs fast)")  # fmt: skip
+    p.add_argument("--weights", type=weights, default="imagenet", metavar="WEIGHTS",
+                   help="imagenet, none (train every layer from scratch), or a weights file")  # fmt: skip
+    p.add_argument("--validation-split", type=fraction, default=0.2, metavar="FRACTION",
+                   help="fraction held out without a val/ folder; 0 trains without validation")  # fmt: skip
+    p.add_argument("--head-units", type=head_units, default="", metavar="UNITS",
+                   help="hidden Dense sizes, e.g. 1024 or 1024,256 (default: none)")  # fmt: skip
+    p.add_argument("--dropout", type=fraction, default=0.2, metavar="RATE", help="dropout before the output layer")
+    p.add_argument("--output", default="keras_tl_output", metavar="DIR", help="folder for the model, history and report")
+    p.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="for the split and shuffling")
+    p.add_argument("--devices", type=devices, default=1, metavar="N",
                    help="data-parallel over this many GPUs (or 'all'); --batch-size is the global batch")  # fmt: skip
 
 
 def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="metrics, confusion matrix and ROC on a folder")
-    p.add_argument("model")
+    p = sub.add_parser("evaluate", help="metrics, confusion matrix and ROC on a folder",
+                       description="Print the metrics of a saved model on a folder of images; "
+                       "with --output also write report.txt, confusion_matrix.png and roc.png.")  # fmt: skip
+    p.add_argument("model", help="a model.keras written by `keras-tl train`")
     p.add_argument("data_dir", help="one sub-folder per class of the model")
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--output", default=None, help="folder for report.txt and plots")
+    p.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="images per step")
+    p.add_argument("--output", default=None, metavar="DIR",
+                   help="folder for report.txt and plots (default: print the report only)")  # fmt: skip
 
 
 def _add_predict(sub):
     p = sub.add_parser("predict", help="label and confidence per image")
-    p.add_argument("model")
-    p.add_argument("images", nargs="+")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("model", help="a model.keras written by `keras-tl train`")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tab-separated lines")
 
 
 def _add_demo(sub):
     p = sub.add_parser("demo", help="offline transfer-learning demo on digits")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the table")
-    p.add_argument("--epochs", type=positive_int, default=None)
+    p.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                   help="epochs per training run (default: the demo's own)")  # fmt: skip
+
+
+def _add_backbones(sub):
+    sub.add_parser("backbones", help="list the backbones --backbone takes",
+                   description="Every backbone keras_tl builds by name, with its default "
+                   "image size, its preprocessing and the number of blocks "
+                   "--unfreeze-blocks counts.")  # fmt: skip
 
 
 def _add_bench(sub):
     p = sub.add_parser("bench", help="run a benchmark (from a source checkout)")
-    p.add_argument("name", help="input_pipeline, training_throughput or bottleneck")
-    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.add_argument("name", help="input_pipeline, training_throughput, bottleneck or augment_iterators")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
 
 
 def build_parser():
@@ -166,7 +208,7 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"keras_tl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_train, _add_evaluate, _add_predict, _add_demo, _add_bench):
+    for add in (_add_train, _add_evaluate, _add_predict, _add_backbones, _add_demo, _add_bench):
         add(sub)
     return parser
 
@@ -297,6 +339,84 @@ def _check_output(path):
         raise CliError(f"--output {path} is a file, not a folder")
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """TensorFlow writes C++ start-up logs (CUDA, oneDNN, absl) to fd 2,
+    some before it reads TF_CPP_MIN_LOG_LEVEL; the command line's stderr
+    holds only its own one-line errors."""
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all: nothing to silence
+        saved = None
+    if saved is None:
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _library():
+    """keras_tl in full, imported the first time a command needs it (the
+    package is lazy under `keras-tl`, see keras_tl/__init__.py)."""
+    import keras_tl
+
+    if not all(f"keras_tl.{name}" in sys.modules for name in keras_tl._SUBMODULES):
+        with _native_stderr_silenced():
+            try:  # the CLI reads folders with tf.data, on either backend
+                import tensorflow  # noqa: F401
+            except ImportError:
+                pass
+            keras_tl._import_all()
+    return keras_tl
+
+
+def _fit_verbose(stream):
+    # A progress bar on a terminal; one line per epoch in a log file.
+    isatty = getattr(stream, "isatty", None)
+    return 1 if isatty is not None and isatty() else 2
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _phases(freeze_epochs, epochs, unfreeze, lr_ratio, num_blocks):
+    """`[(first_epoch, last_epoch, what)]`, 1-based, of the fine_tune()
+    plan the CLI builds."""
+    total = freeze_epochs + epochs
+    if freeze_epochs == 0 and unfreeze == "all" and lr_ratio is None:
+        return [(1, total, "every layer from scratch")]
+    phases = []
+    if freeze_epochs:
+        phases.append((1, freeze_epochs, "head only, backbone frozen"))
+    if epochs:
+        if unfreeze == "all":
+            what = "all layers"
+        else:
+            what = f"the top {_plural(unfreeze['blocks'], 'block')} of {num_blocks}"
+        what += f", backbone at {lr_ratio:g}x the learning rate" if lr_ratio is not None else ""
+        phases.append((freeze_epochs + 1, total, f"fine-tuning {what}"))
+    return phases
+
+
+def _phase_lines(phases):
+    lines = {}
+    for i, (first, last, what) in enumerate(phases, 1):
+        span = f"epoch {first}" if first == last else f"epochs {first}-{last}"
+        lines[first - 1] = f"keras-tl: phase {i}/{len(phases)}: {what}, {span}"
+    return lines
+
+
 def cmd_train(args):
     # Checks that need no Keras first, so they fail fast.
     if not os.path.isdir(args.data_dir):
@@ -304,13 +424,12 @@ def cmd_train(args):
     if args.epochs + args.fine_tune_epochs == 0:
         raise CliError("--epochs 0 and --fine-tune-epochs 0: nothing to train")
     _check_output(args.output)
-    augment = _parse_augment(args.augment)
-
+    keras_tl = _library()
     import keras
 
-    import keras_tl
+    augment = _parse_augment(args.augment)
+
     from keras_tl import data
-    from keras_tl.callbacks import FreezeSchedule
 
     try:
         spec = keras_tl.backbones.get_spec(args.backbone)
@@ -318,8 +437,7 @@ def cmd_train(args):
         close = difflib.get_close_matches(args.backbone.lower().replace("-", "_"),
                                           keras_tl.backbones.list_backbones(), n=3)  # fmt: skip
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise CliError(f"--backbone {args.backbone}: unknown; {hint}choose from "
-                       f"{', '.join(keras_tl.backbones.list_backbones())}") from None  # fmt: skip
+        raise CliError(f"--backbone {args.backbone}: unknown; {hint}see keras-tl backbones") from None
     size = args.image_size or spec.default_size
     image_size = (size, size)
     keras_tl.backbones.check_input_shape(image_size + (3,), spec)
@@ -328,7 +446,9 @@ def cmd_train(args):
         parallel = keras_tl.distribution.data_parallel(args.devices)
         replicas = parallel.__enter__()
     except ValueError as error:
-        raise CliError(f"--devices {args.devices}: {error}") from None
+        message = cli_spelling(_first_line(error))
+        raise CliError(message if "--devices" in message else f"--devices {args.devices}: {message}") from None
+    written = []
     with contextlib.ExitStack() as stack:
         stack.push(parallel)
         if replicas > 1:
@@ -356,25 +476,38 @@ def cmd_train(args):
         if len(names) < 2:
             raise CliError(f"{train_dir or args.data_dir} has one class folder {names}; "
                            "a classifier needs two or more")  # fmt: skip
-        model = keras_tl.TransferClassifier(
-            spec.name, len(names), input_shape=image_size + (3,), weights=args.weights,
-            head_units=args.head_units, dropout=args.dropout, class_names=names,
-        )  # fmt: skip
+        try:
+            model = keras_tl.TransferClassifier(
+                spec.name, len(names), input_shape=image_size + (3,), weights=args.weights,
+                head_units=args.head_units, dropout=args.dropout, class_names=names,
+            )  # fmt: skip
+        except (ValueError, OSError) as error:
+            if args.weights in (None, "imagenet"):
+                raise
+            # Keras's and h5py's messages name neither the flag nor the model.
+            raise CliError(f"--weights {args.weights}: not {spec.name} weights Keras can load "
+                           f"at --image-size {size} ({_first_line(error)[:200]})") from None  # fmt: skip
         blocks = args.unfreeze_blocks
         if blocks != "all" and blocks > len(model.blocks):  # before any output
             raise CliError(f"--unfreeze-blocks {blocks}: {spec.name} has {len(model.blocks)} "
                            f"blocks; use {len(model.blocks)} or less, or all")  # fmt: skip
-        target = "all" if blocks == "all" else {"blocks": blocks}
         if args.weights is None:
-            # Random weights: nothing to protect, every layer trains from the
-            # first epoch (the model starts that way); no head-only phase.
+            # Random weights: nothing to protect, so every layer trains from
+            # the first epoch at one learning rate; no head-only phase.
             print("keras-tl: --weights none: training every layer from scratch")
-            schedule = {0: "all"}
+            plan = dict(freeze_epochs=0, epochs=args.epochs + args.fine_tune_epochs,
+                        unfreeze="all", lr_ratio=None)  # fmt: skip
         else:
-            schedule = {0: "head"}
-            if args.fine_tune_epochs > 0:
-                schedule[args.epochs] = target
-        callbacks = [FreezeSchedule(schedule, lr_ratio=args.fine_tune_lr_ratio)]
+            plan = dict(freeze_epochs=args.epochs, epochs=args.fine_tune_epochs,
+                        unfreeze="all" if blocks == "all" else {"blocks": blocks},
+                        lr_ratio=args.fine_tune_lr_ratio)  # fmt: skip
+        phase_lines = _phase_lines(_phases(num_blocks=len(model.blocks), **plan))
+
+        class PhaseLog(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch in phase_lines:
+                    print(phase_lines[epoch], flush=True)
+
         model.compile(
             optimizer=keras.optimizers.Adam(args.lr),
             loss="sparse_categorical_crossentropy",
@@ -386,22 +519,30 @@ def cmd_train(args):
         print(f"keras-tl: {spec.name} at {size}x{size}, {len(names)} classes "
               f"{train.class_counts}, policy {policy}")  # fmt: skip
         with _naming_undecodable_images(train, val):
-            history = model.fit(
-                train, validation_data=val, epochs=args.epochs + args.fine_tune_epochs,
+            history = model.fine_tune(
+                train, validation_data=val, callbacks=[PhaseLog()],
                 class_weight=data.class_weights(train) if args.class_weights else None,
-                callbacks=callbacks,
-                verbose=2,
+                verbose=_fit_verbose(sys.stdout), **plan,
             )  # fmt: skip
-        model.save(os.path.join(args.output, "model.keras"))
-        with open(os.path.join(args.output, "class_names.json"), "w") as f:
+        written.append(os.path.join(args.output, "model.keras"))
+        model.save(written[-1])
+        written.append(os.path.join(args.output, "class_names.json"))
+        with open(written[-1], "w") as f:
             json.dump(names, f)
-        _write_history(history.history, os.path.join(args.output, "history.csv"))
+        written.append(os.path.join(args.output, "history.csv"))
+        _write_history(history.history, written[-1])
         report_on = data.image_dataset_from_directory(test_dir, shuffle=False, **common) if test_dir else val
         if report_on is not None:
             with _naming_undecodable_images(report_on):
-                _report(model, report_on, args.output, history.history)
-    print(f"keras-tl: wrote {args.output}/model.keras, class_names.json, history.csv")
+                split = "test" if test_dir else "validation"
+                written += _report(model, report_on, args.output, history, split=split)
+    _print_written(args.output, written)
     return 0
+
+
+def _print_written(folder, paths):
+    names = [os.path.relpath(p, folder) for p in paths]
+    print(f"keras-tl: wrote in {folder}: {', '.join(names)}")
 
 
 @contextlib.contextmanager
@@ -434,29 +575,35 @@ def _write_history(history, path):
             writer.writerow([i] + [history[k][i] for k in keys])
 
 
-def _report(model, dataset, output, history=None):
+def _report(model, dataset, output, history=None, split=None):
+    """Print the report; write it and the plots to `output`. Returns the
+    paths written."""
     from keras_tl import evaluation
 
-    result = evaluation.evaluate(model, dataset)
+    result = evaluation.evaluate(model, dataset, split=split)
     print(result["text"])
+    written = []
     if output:
         os.makedirs(output, exist_ok=True)
-        with open(os.path.join(output, "report.txt"), "w") as f:
+        written.append(os.path.join(output, "report.txt"))
+        with open(written[-1], "w") as f:
             f.write(result["text"] + "\n")
+        plots = [(evaluation.plot_confusion_matrix, result, "confusion_matrix.png"),
+                 (evaluation.plot_roc, result, "roc.png")]  # fmt: skip
+        if history is not None:
+            plots.append((evaluation.plot_history, history, "history.png"))
         try:
-            evaluation.plot_confusion_matrix(result, os.path.join(output, "confusion_matrix.png"))
-            evaluation.plot_roc(result, os.path.join(output, "roc.png"))
-            if history:
-                evaluation.plot_history(history, os.path.join(output, "history.png"))
+            for plot, what, name in plots:
+                paths = plot(what, os.path.join(output, name))
+                written += [paths] if isinstance(paths, str) else list(paths)
         except ImportError as error:
             print(f"keras-tl: no plots ({error})", file=sys.stderr)
-    return result
+    return written
 
 
 def _load_model(path):
+    keras_tl = _library()  # registers TransferClassifier with Keras
     import keras
-
-    import keras_tl
 
     if not os.path.isfile(path):
         raise CliError(f"model file not found: {path}")
@@ -512,9 +659,9 @@ def cmd_evaluate(args):
     if not os.path.isfile(args.model):
         raise CliError(f"model file not found: {args.model}")
     _class_folders(args.data_dir)  # fails before the model loads
+    model = _load_model(args.model)
     from keras_tl import data
 
-    model = _load_model(args.model)
     names = _eval_class_names(model, args.model, args.data_dir)
     size = model._input_shape_arg[:2]
     ds = data.image_dataset_from_directory(
@@ -522,17 +669,21 @@ def cmd_evaluate(args):
         class_names=names,
     )  # fmt: skip
     with _naming_undecodable_images(ds):
-        _report(model, ds, args.output)
+        written = _report(model, ds, args.output)
+    if written:
+        _print_written(args.output, written)
+    else:
+        print("keras-tl: printed the report only; --output DIR also writes report.txt and plots")
     return 0
 
 
 def cmd_predict(args):
+    model = _load_model(args.model)
     import numpy as np
 
     from keras_tl.data import check_image_file
     from keras_tl.data.arrays import read_image
 
-    model = _load_model(args.model)
     for path in args.images:
         reason = check_image_file(path) if os.path.exists(path) else "does not exist"
         if reason:
@@ -556,6 +707,7 @@ def cmd_predict(args):
 
 
 def cmd_demo(args):
+    _library()
     from keras_tl import demo
 
     kwargs = {"epochs": args.epochs} if args.epochs else {}
@@ -566,22 +718,73 @@ def cmd_demo(args):
     return 0
 
 
+# Blocks per backbone (what --unfreeze-blocks counts): finding them builds
+# the model, about 100 s for all on 2 CPU cores, too slow for a listing.
+# tests/test_cli_and_reports.py checks the cheap ones against find_blocks.
+BLOCK_COUNTS = {
+    "convnext_base": 4, "convnext_large": 4, "convnext_small": 4, "convnext_tiny": 4,
+    "convnext_xlarge": 4, "densenet121": 4, "densenet169": 4, "densenet201": 4,
+    "efficientnet_b0": 7, "efficientnet_b1": 7, "efficientnet_b2": 7, "efficientnet_b3": 7,
+    "efficientnet_b4": 7, "efficientnet_b5": 7, "efficientnet_b6": 7, "efficientnet_b7": 7,
+    "efficientnet_v2_b0": 6, "efficientnet_v2_b1": 6, "efficientnet_v2_b2": 6,
+    "efficientnet_v2_b3": 6, "efficientnet_v2_l": 7, "efficientnet_v2_m": 7,
+    "efficientnet_v2_s": 6, "inception_resnet_v2": 43, "inception_v3": 11, "mobilenet": 13,
+    "mobilenet_v2": 17, "mobilenet_v3_large": 15, "mobilenet_v3_small": 11,
+    "nasnet_large": 22, "nasnet_mobile": 16, "resnet101": 4, "resnet101_v2": 4,
+    "resnet152": 4, "resnet152_v2": 4, "resnet50": 4, "resnet50_v2": 4, "vgg16": 5,
+    "vgg19": 5, "xception": 14,
+}  # fmt: skip
+
+PREPROCESSING = {
+    "tf": "scale to [-1, 1]",
+    "caffe": "BGR, minus the ImageNet mean",
+    "torch": "[0, 1], ImageNet mean and std",
+    "none": "inside the model",
+}
+
+
+def cmd_backbones(args):
+    backbones = _library().backbones
+
+    rows = [("name", "image size", "min size", "blocks", "preprocessing")]
+    for name in backbones.list_backbones():
+        spec = backbones.get_spec(name)
+        size = f"{spec.default_size} only" if spec.fixed_size else str(spec.default_size)
+        rows.append((name, size, str(spec.min_size), str(BLOCK_COUNTS.get(name, "?")),
+                     f"{spec.preprocessing} ({PREPROCESSING.get(spec.preprocessing, '?')})"))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    print("\nimage size: the default --image-size, the ImageNet weights' (\"only\": no other "
+          "size with --weights imagenet); min size: the smallest --image-size; blocks: what "
+          "--unfreeze-blocks counts. The model applies the preprocessing to [0, 255] images itself.")  # fmt: skip
+    return 0
+
+
 def cmd_bench(args):
     import importlib
 
-    try:
-        from benchmarks import NAMES
-    except ImportError:
-        raise CliError("benchmarks live in the source checkout: run keras-tl bench "
-                       "from the repository root") from None  # fmt: skip
+    import keras_tl
+
+    # benchmarks/ sits next to the package in a checkout; a wheel lacks it.
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(keras_tl.__file__)))
+    if not os.path.isfile(os.path.join(checkout, "benchmarks", "__init__.py")):
+        raise CliError("bench needs a source checkout of keras_tl (benchmarks/ is not "
+                       "installed with the package): in a clone of the repository run "
+                       f"python -m benchmarks.{args.name}")  # fmt: skip
+    if checkout not in sys.path:
+        sys.path.insert(0, checkout)
+    from benchmarks import NAMES
+
     if args.name not in NAMES:
-        raise CliError(f"unknown benchmark {args.name!r}; choose from {NAMES}")
+        raise CliError(f"unknown benchmark {args.name!r}; choose from {', '.join(NAMES)}")
+    _library()
     importlib.import_module(f"benchmarks.{args.name}").main(args.args)
     return 0
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "demo": cmd_demo, "bench": cmd_bench}  # fmt: skip
+            "backbones": cmd_backbones, "demo": cmd_demo, "bench": cmd_bench}  # fmt: skip
 
 # The library's messages speak Python (weights=None); the CLI user types
 # flags. Only spellings a CLI run can reach.
@@ -592,6 +795,9 @@ CLI_SPELLING = (
     (r"\binput_shape=\((\d+), \d+, 3\)", r"--image-size \1"),
     (r"`validation_split`=", "--validation-split "),
     (r"\ba validation_split\b", "--validation-split"),
+    (r"`devices=(\w+)`", r"--devices \1"),
+    (r"`batch_size`", "--batch-size"),
+    (r"\bbatch_size=(\d+)", r"--batch-size \1"),
 )
 
 
@@ -617,9 +823,9 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except CliError as error:
         return _fail(error)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # a usage error, as git and pip treat it
+        parser.print_help(sys.stderr)
+        return 2
     import warnings
 
     # fit() on a tf.data.Dataset warns that its default shuffle=True is
@@ -629,8 +835,6 @@ def main(argv=None):
     import logging
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    if args.command == "bench" and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
         return COMMANDS[args.command](args)
     # User input (the library's argument checks, missing or unreadable

@@ -137,6 +137,17 @@ def test_library_messages_use_cli_spelling(xray, capsys):  # noqa: F811
     assert not out.exists()
     text = cli.cli_spelling("or pass weights='/path/to/that/file.h5', or weights=None to train")
     assert text == "or pass --weights /path/to/that/file.h5, or --weights none to train"
+    line = fails(["train", str(xray), "--devices", "64"], capsys)
+    assert re.match(r"keras-tl: error: --devices 64 but \d+ device\(s\) are visible", line), line
+    assert cli.cli_spelling("must divide by 2. Received: batch_size=3") == "must divide by 2. Received: --batch-size 3"
+
+
+def test_a_weights_file_that_does_not_load(xray, tmp_path, capsys):  # noqa: F811
+    garbage = tmp_path / "w.h5"
+    garbage.write_text("not weights")
+    line = fails(["train", str(xray), "--image-size", "32", "--weights", str(garbage)], capsys)
+    assert line.startswith(f"keras-tl: error: --weights {garbage}: not mobilenet_v2 weights Keras "
+                           "can load at --image-size 32 ("), line  # fmt: skip
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
+import argparse
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -29,27 +32,110 @@ def xray(tmp_path):
 
 
 def test_train_evaluate_predict(xray, tmp_path, capsys):
+    # A weights file, so that training has its head-only and fine-tuning phases.
+    weights = str(tmp_path / "mobilenet_v2.weights.h5")
+    keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(weights)
     out = tmp_path / "out"
     code = cli.main([
         "train", str(xray), "--backbone", "mobilenet_v2", "--image-size", "32",
-        "--weights", "none", "--epochs", "1", "--fine-tune-epochs", "1",
+        "--weights", weights, "--epochs", "1", "--fine-tune-epochs", "1",
         "--batch-size", "4", "--class-weights", "--output", str(out),
         "--augment", "rotation_range=10,zoom_range=[0.9,1.1],horizontal_flip=True",
     ])  # fmt: skip
     assert code == 0
-    for name in ("model.keras", "class_names.json", "history.csv", "report.txt"):
-        assert (out / name).exists(), name
+    stdout = capsys.readouterr().out
+    assert "keras-tl: phase 1/2: head only, backbone frozen, epoch 1\n" in stdout
+    assert "keras-tl: phase 2/2: fine-tuning the top 2 blocks of 17, backbone at 0.1x the learning rate, epoch 2\n" in stdout
+    assert stdout.index("phase 2/2") > stdout.index("Epoch 1/2")
+    files = ["model.keras", "class_names.json", "history.csv", "report.txt",
+             "confusion_matrix.png", "roc.png", "history.png"]  # fmt: skip
+    assert f"keras-tl: wrote in {out}: {', '.join(files)}\n" in stdout
+    assert sorted(os.listdir(out)) == sorted(files)
     assert json.loads((out / "class_names.json").read_text()) == ["normal", "pneumonia"]
     header = (out / "history.csv").read_text().splitlines()[0]
     assert "trainable_params" in header and "val_loss" in header
-    capsys.readouterr()
     assert cli.main(["evaluate", str(out / "model.keras"), str(xray / "test"),
                      "--output", str(tmp_path / "ev")]) == 0  # fmt: skip
-    assert "confusion matrix" in capsys.readouterr().out
+    stdout = capsys.readouterr().out
+    assert "confusion matrix" in stdout
+    assert f"keras-tl: wrote in {tmp_path / 'ev'}: report.txt, confusion_matrix.png, roc.png" in stdout
+    assert cli.main(["evaluate", str(out / "model.keras"), str(xray / "test")]) == 0
+    assert "printed the report only; --output DIR also writes" in capsys.readouterr().out
     image = str(xray / "test" / "normal" / "0.jpg")
     assert cli.main(["predict", str(out / "model.keras"), image, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["label"] in ("normal", "pneumonia") and 0.5 <= rows[0]["confidence"] <= 1
+
+
+def test_phases_follow_the_plan():
+    lines = cli._phase_lines(cli._phases(3, 5, "all", 0.1, num_blocks=17))
+    assert lines == {
+        0: "keras-tl: phase 1/2: head only, backbone frozen, epochs 1-3",
+        3: "keras-tl: phase 2/2: fine-tuning all layers, backbone at 0.1x the learning rate, epochs 4-8",
+    }  # fmt: skip
+    assert cli._phase_lines(cli._phases(0, 4, {"blocks": 1}, 0.5, num_blocks=5)) == {
+        0: "keras-tl: phase 1/1: fine-tuning the top 1 block of 5, backbone at 0.5x the learning rate, epochs 1-4"}
+    assert cli._phase_lines(cli._phases(2, 0, {"blocks": 2}, 0.1, num_blocks=5)) == {
+        0: "keras-tl: phase 1/1: head only, backbone frozen, epochs 1-2"}
+    assert cli._phase_lines(cli._phases(0, 6, "all", None, num_blocks=5)) == {
+        0: "keras-tl: phase 1/1: every layer from scratch, epochs 1-6"}
+
+
+def test_progress_bar_only_on_a_terminal():
+    class Terminal:
+        def isatty(self):
+            return True
+
+    assert cli._fit_verbose(Terminal()) == 1
+    assert cli._fit_verbose(io.StringIO()) == 2
+
+
+def _subparsers(parser):
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices
+
+
+def test_help_shows_defaults_and_explains_every_option():
+    parser = cli.build_parser()
+    for name, sub in _subparsers(parser).items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)
+    train = " ".join(_subparsers(parser)["train"].format_help().split())
+    for text in ("(default: mobilenet_v2)", "(default: 5)", "(default: imagenet)", "(default: 0.2)",
+                 "(default: the backbone's)", "(default: 32)", "(default: 0.001)", "(default: 0)",
+                 "(default: keras_tl_output)", "(default: float32)", "--batch-size is the global batch"):
+        assert text in train, text
+    assert "(default: None)" not in train and "(default: False)" not in train
+    assert "(default: 32)" in _subparsers(parser)["evaluate"].format_help()
+
+
+def test_bare_command_prints_usage_and_exits_2(capsys):
+    assert cli.main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("usage: keras-tl")
+    assert "backbones" in captured.err
+
+
+def test_backbones_lists_the_registry(capsys):
+    assert cli.main(["backbones"]) == 0
+    out = capsys.readouterr().out
+    assert set(cli.BLOCK_COUNTS) == set(keras_tl.backbones.list_backbones())
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
+    assert rows["mobilenet_v2"][:5] == ["mobilenet_v2", "224", "32", "17", "tf"]
+    assert rows["nasnet_mobile"][1:3] == ["224", "only"]
+    assert rows["vgg16"][4] == "caffe"
+    assert all(name in rows for name in keras_tl.backbones.list_backbones())
+
+
+@pytest.mark.parametrize("name", ["vgg16", "mobilenet_v2", "xception", "resnet50"])
+def test_listed_block_counts_match_find_blocks(name):
+    # Building every entry takes minutes (test_backbones.py does); a few
+    # cheap ones catch a Keras release that renames layers.
+    if keras.backend.backend() == "jax" and name != "vgg16":
+        pytest.skip("JAX compiles each initializer; vgg16 is the cheap one")
+    spec = keras_tl.backbones.get_spec(name)
+    model, _ = keras_tl.backbones.build_backbone(name, (spec.min_size, spec.min_size, 3), weights=None)
+    assert len(keras_tl.backbones.find_blocks(model, spec)) == cli.BLOCK_COUNTS[name]
 
 
 @pytest.mark.parametrize(
@@ -89,6 +175,41 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-tl: error:"), lines
+
+
+def test_bench_outside_a_checkout_says_what_to_run(tmp_path):
+    # A wheel install: the package alone, without benchmarks/ next to it.
+    shutil.copytree(os.path.join(ROOT, "keras_tl"), tmp_path / "site" / "keras_tl",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_tl", "bench", "input_pipeline"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path / "site")),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "keras-tl: error: bench needs a source checkout of keras_tl (benchmarks/ is not installed "
+        "with the package): in a clone of the repository run python -m benchmarks.input_pipeline"
+    ]
+
+
+def test_console_script_predicts_in_a_fresh_process(xray, tmp_path):
+    # The command imports keras_tl lazily: the model must still load (its
+    # classes registered), and TensorFlow's start-up logs stay off stderr.
+    from tests.conftest import tiny_backbone
+
+    model = keras_tl.TransferClassifier(tiny_backbone(), 2, preprocessing="tf",
+                                        class_names=["normal", "pneumonia"])  # fmt: skip
+    model.save(tmp_path / "m.keras")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_tl", "predict", str(tmp_path / "m.keras"),
+         str(xray / "test" / "normal" / "0.jpg")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=dict(env, PYTHONPATH=ROOT),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split("\t")[1] in ("normal", "pneumonia")
+    assert proc.stderr == ""
 
 
 DEMO_TWICE = """

@@ -30,6 +30,81 @@ def test_import_leaves_torch_out():
     assert proc.stdout.strip() == "False"
 
 
+def test_import_leaves_stderr_alone():
+    proc = _run(
+        """
+        import os, sys
+
+        def refuse(*args):
+            raise AssertionError("import keras_tl touched a file descriptor")
+
+        os.dup = os.dup2 = refuse
+        stderr = sys.stderr
+        import keras_tl
+        assert sys.stderr is stderr
+        os.write(2, b"fd 2 still here\\n")
+        print("sys.stderr still here", file=sys.stderr)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "fd 2 still here\nsys.stderr still here\n" in proc.stderr
+
+
+def test_help_and_version_import_neither_keras_nor_tensorflow():
+    # As the console script starts: argv[0] is its path.
+    proc = _run(
+        """
+        import contextlib, io, sys
+        sys.argv[0] = "/usr/bin/keras-tl"
+        from keras_tl.cli import main
+        for argv in (["--version"], ["--help"], ["train", "--help"], []):
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                try:
+                    main(argv)
+                except SystemExit:
+                    pass
+        print(sorted(m for m in ("keras", "tensorflow", "jax", "keras_tl.models") if m in sys.modules))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "[]"
+    # `python -m keras_tl`, as run: every import it makes, from -X importtime.
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keras_tl", "--version"],
+        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.startswith("keras_tl "), proc.stderr[-3000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    assert "keras_tl.cli" in imported
+    assert not imported & {"keras", "tensorflow", "jax"}
+
+
+def test_load_model_in_a_fresh_process_after_import(tmp_path):
+    from tests.conftest import tiny_backbone
+
+    keras_tl.TransferClassifier(tiny_backbone(), 3, preprocessing="tf").save(tmp_path / "m.keras")
+    proc = _run(
+        f"""
+        import keras, keras_tl
+        model = keras.models.load_model({str(tmp_path / "m.keras")!r})
+        print(type(model).__name__, model.num_classes)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "TransferClassifier 3"
+
+
+def test_lazy_attributes():
+    assert "TransferClassifier" in dir(keras_tl) and "hub" in dir(keras_tl)
+    assert keras_tl.TransferClassifier is keras_tl.models.TransferClassifier
+    try:
+        keras_tl.no_such_thing
+    except AttributeError as error:
+        assert "no_such_thing" in str(error)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
 BLOCK_TENSORFLOW = """
 import importlib.abc, sys
 class _NoTF(importlib.abc.MetaPathFinder):
