@@ -455,3 +455,70 @@ def test_auto_compiled_model_saves_and_loads(tmp_path, images, labels):
         loaded.evaluate(images, labels, verbose=0), rtol=1e-5,
     )  # fmt: skip
     loaded.fit(images, labels, epochs=1, verbose=0)
+
+
+# config -----------------------------------------------------------------------
+
+
+def test_image_size_and_input_shape():
+    model = keras_tl.TransferClassifier("mobilenet_v2", 3, **SMALL)
+    assert model.image_size == (32, 32)
+    assert model.input_shape == (None, 32, 32, 3)
+    with pytest.raises(AttributeError):
+        model.image_size = (64, 64)
+    assert model.get_config()["input_shape"] == [32, 32, 3]
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_dtype_policy_survives_a_round_trip(tmp_path, images, policy):
+    model = keras_tl.TransferClassifier(
+        "mobilenet_v2", 3, dtype=policy, head_units=(8,), **SMALL
+    )
+    assert keras.config.dtype_policy().name == "float32"  # left as it was
+    compute = policy.split("_")[1]
+    assert model.backbone.get_layer("Conv1").compute_dtype == compute
+    assert model.head.get_layer("dense_0").dtype_policy.name == policy
+    assert model.head.get_layer("predictions").compute_dtype == "float32"
+    model.save(tmp_path / "p.keras")
+    loaded = keras.models.load_model(tmp_path / "p.keras")  # global: float32
+    assert loaded.dtype_policy.name == policy
+    assert loaded.backbone.get_layer("Conv1").compute_dtype == compute
+    assert loaded.head.get_layer("dense_0").dtype_policy.name == policy
+    out = loaded(images)
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0), loaded.predict(images, verbose=0),
+        rtol=1e-6, atol=1e-6,
+    )  # fmt: skip
+    # A backbone passed in as a model keeps the policy it was built with.
+    custom = _tiny_classifier(dtype=policy, head_units=(8,))
+    assert custom.backbone.get_layer("conv0").compute_dtype == "float32"
+    assert custom.head.get_layer("dense_0").dtype_policy.name == policy
+
+
+def test_global_policy_is_kept_in_the_config(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    model = _tiny_classifier()
+    model.save(tmp_path / "g.keras")
+    keras.mixed_precision.set_global_policy("float32")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    assert loaded.dtype_policy.name == "mixed_float16"
+    assert loaded.backbone.get_layer("conv0").compute_dtype == "float16"
+
+
+def test_trainable_false_survives_a_round_trip(tmp_path, images, labels):
+    model = _tiny_classifier()
+    model.unfreeze(blocks=1)
+    model.trainable = False
+    assert model.get_config()["trainable"] is False
+    assert model.trainable_weights == []
+    model.save(tmp_path / "t.keras")
+    loaded = keras.models.load_model(tmp_path / "t.keras")
+    assert loaded.trainable is False
+    assert loaded.trainable_weights == []
+    before = _values(loaded.weights)
+    loaded.compile()
+    loaded.fit(images, labels, epochs=1, verbose=0)
+    after = _values(loaded.weights)
+    # BatchNorm runs in inference mode (train_batchnorm=False): nothing moves.
+    assert _same(before, after)

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import uuid
 
@@ -67,7 +68,15 @@ class TransferClassifier(keras.Model):
             begin, for `unfreeze(blocks=N)`.
         trainable_backbone_layers: Restores a freeze state on reload; set by
             `get_config`, rarely by hand.
-        **kwargs: Base `keras.Model` arguments such as `name`.
+        **kwargs: Base `keras.Model` arguments: `name`, `trainable`, and
+            `dtype`, a dtype policy (e.g. `"mixed_bfloat16"`) for every
+            layer built here (default: the global policy; a backbone
+            passed as a model keeps its own); all three are kept in the
+            config. The output stays float32.
+
+    Attributes:
+        image_size: `(height, width)` of the input images.
+        input_shape: `(None, height, width, channels)`.
 
     Example:
 
@@ -108,72 +117,86 @@ class TransferClassifier(keras.Model):
     ):
         kwargs.setdefault("name", "transfer_classifier")
         super().__init__(**kwargs)
-        _check_args(num_classes, pooling, dropout, preprocessing, class_names)
-        head_units = _check_head_units(head_units)
-        from_scratch = isinstance(backbone, str) and weights is None
-        if train_batchnorm is None:
-            train_batchnorm = from_scratch
-        if isinstance(backbone, str):
-            self.backbone_spec = backbones_lib.get_spec(backbone)
-            model, _ = backbones_lib.build_backbone(
-                backbone, input_shape, weights
-            )
-            self._backbone_name = self.backbone_spec.name
-            input_shape = tuple(model.input_shape[1:])
-        elif isinstance(backbone, keras.layers.Layer):
-            self.backbone_spec = None
-            model = backbone
-            self._backbone_name = None
-            input_shape = _custom_input_shape(backbone, input_shape)
-        else:
-            raise ValueError(
-                "`backbone` must be a registry name (see "
-                "keras_tl.backbones.list_backbones()) or a keras.Model / "
-                f"keras.Layer. Received: backbone={backbone!r}"
-            )
-        self.backbone = model
-        self.num_classes = int(num_classes)
-        self._input_shape_arg = tuple(input_shape)
-        self.pooling = pooling
-        self.head_units = head_units
-        self.dropout = float(dropout)
-        self.head_activation = head_activation
-        self.from_logits = bool(from_logits)
-        self.preprocessing_mode = _resolve_mode(preprocessing, self.backbone_spec)
-        self._preprocessing_arg = preprocessing
-        self.augmentation = augmentation
-        self.train_batchnorm = bool(train_batchnorm)
-        self.class_names = list(class_names) if class_names else None
-        self.block_starts = list(block_starts) if block_starts else None
+        # A `dtype` given here (or restored by from_config) covers the layers
+        # built inside too, not just this model's own cast.
+        explicit = kwargs.get("dtype") is not None
+        with _policy_scope(self.dtype_policy if explicit else None):
+            _check_args(num_classes, pooling, dropout, preprocessing, class_names)
+            head_units = _check_head_units(head_units)
+            from_scratch = isinstance(backbone, str) and weights is None
+            if train_batchnorm is None:
+                train_batchnorm = from_scratch
+            if isinstance(backbone, str):
+                self.backbone_spec = backbones_lib.get_spec(backbone)
+                model, _ = backbones_lib.build_backbone(
+                    backbone, input_shape, weights
+                )
+                self._backbone_name = self.backbone_spec.name
+                input_shape = tuple(model.input_shape[1:])
+            elif isinstance(backbone, keras.layers.Layer):
+                self.backbone_spec = None
+                model = backbone
+                self._backbone_name = None
+                input_shape = _custom_input_shape(backbone, input_shape)
+            else:
+                raise ValueError(
+                    "`backbone` must be a registry name (see "
+                    "keras_tl.backbones.list_backbones()) or a keras.Model / "
+                    f"keras.Layer. Received: backbone={backbone!r}"
+                )
+            self.backbone = model
+            self.num_classes = int(num_classes)
+            self._input_shape_arg = tuple(input_shape)
+            self.pooling = pooling
+            self.head_units = head_units
+            self.dropout = float(dropout)
+            self.head_activation = head_activation
+            self.from_logits = bool(from_logits)
+            self.preprocessing_mode = _resolve_mode(preprocessing, self.backbone_spec)
+            self._preprocessing_arg = preprocessing
+            self.augmentation = augmentation
+            self.train_batchnorm = bool(train_batchnorm)
+            self.class_names = list(class_names) if class_names else None
+            self.block_starts = list(block_starts) if block_starts else None
 
-        self.preprocessor = (
-            BackbonePreprocessing(self.preprocessing_mode, name="preprocessing")
-            if self.preprocessing_mode != "none"
-            else None
-        )
-        self.blocks = (
-            find_blocks(model, self.backbone_spec, self.block_starts)
-            if hasattr(model, "layers")
-            else []
-        )
-        feature_shape = model.compute_output_shape((None,) + self._input_shape_arg)
-        if len(feature_shape) == 4:
-            self.pool = {
-                "avg": keras.layers.GlobalAveragePooling2D,
-                "max": keras.layers.GlobalMaxPooling2D,
-                "flatten": keras.layers.Flatten,
-            }[pooling](name=f"{pooling}_pool")
-            feature_shape = self.pool.compute_output_shape(feature_shape)
-        else:
-            self.pool = None
-        self.head = self._build_head(feature_shape)
+            self.preprocessor = (
+                BackbonePreprocessing(self.preprocessing_mode, name="preprocessing")
+                if self.preprocessing_mode != "none"
+                else None
+            )
+            self.blocks = (
+                find_blocks(model, self.backbone_spec, self.block_starts)
+                if hasattr(model, "layers")
+                else []
+            )
+            feature_shape = model.compute_output_shape((None,) + self._input_shape_arg)
+            if len(feature_shape) == 4:
+                self.pool = {
+                    "avg": keras.layers.GlobalAveragePooling2D,
+                    "max": keras.layers.GlobalMaxPooling2D,
+                    "flatten": keras.layers.Flatten,
+                }[pooling](name=f"{pooling}_pool")
+                feature_shape = self.pool.compute_output_shape(feature_shape)
+            else:
+                self.pool = None
+            self.head = self._build_head(feature_shape)
 
-        if trainable_backbone_layers is None:
-            # Random weights have nothing to protect: train from scratch.
-            self.unfreeze("all" if from_scratch else "head")
-        else:
-            freezing.restore_trainable(self.backbone, trainable_backbone_layers)
-        self.build((None,) + self._input_shape_arg)
+            if trainable_backbone_layers is None:
+                # Random weights have nothing to protect: train from scratch.
+                self.unfreeze("all" if from_scratch else "head")
+            else:
+                freezing.restore_trainable(self.backbone, trainable_backbone_layers)
+            self.build((None,) + self._input_shape_arg)
+
+    @property
+    def image_size(self):
+        """`(height, width)` of the images the model takes."""
+        return self._input_shape_arg[:2]
+
+    @property
+    def input_shape(self):
+        """`(None, height, width, channels)`, as on a functional model."""
+        return (None,) + self._input_shape_arg
 
     def _build_head(self, feature_shape):
         inputs = keras.Input(shape=feature_shape[1:], name="features")
@@ -614,8 +637,9 @@ class TransferClassifier(keras.Model):
         augmentation = None
         if self.augmentation is not None:
             augmentation = keras.saving.serialize_keras_object(self.augmentation)
-        return {
-            "name": self.name,
+        # name, trainable and the dtype policy come from keras.Layer.
+        config = super().get_config()
+        config.update({
             "backbone": backbone,
             "num_classes": self.num_classes,
             "input_shape": list(self._input_shape_arg),
@@ -634,7 +658,8 @@ class TransferClassifier(keras.Model):
             "trainable_backbone_layers": freezing.trainable_layer_names(
                 self.backbone
             ),
-        }
+        })  # fmt: skip
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -643,6 +668,21 @@ class TransferClassifier(keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+@contextlib.contextmanager
+def _policy_scope(policy):
+    """Make `policy` the global dtype policy while the parts are built
+    (keras.applications and Dense layers take the global one)."""
+    if policy is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _batched(fn, array, batch_size):
