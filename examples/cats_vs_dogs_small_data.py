@@ -3,7 +3,7 @@
 
 1. scratch CNN;  2. + augmentation;  3. VGG16 bottleneck features (extract
 once, train the head fast);  4. + augmentation through the frozen model;
-5. fine-tune VGG16 blocks 4-5 with augmentation (one fit, FreezeSchedule).
+5. fine-tune VGG16 blocks 4-5 with augmentation (one fine_tune call).
 
     python examples/cats_vs_dogs_small_data.py --data cats_and_dogs_small
     python examples/cats_vs_dogs_small_data.py --smoke
@@ -16,7 +16,6 @@ import keras
 import keras_tl
 from keras_tl import data
 from keras_tl import evaluation
-from keras_tl.callbacks import FreezeSchedule
 
 AUGMENT = dict(zoom_range=0.3, rotation_range=50, width_shift_range=0.2,
                height_shift_range=0.2, shear_range=0.2, horizontal_flip=True,
@@ -75,8 +74,9 @@ def main(argv=None):
     tuned = keras_tl.TransferClassifier("vgg16", 1, shape, weights=weights, pooling="flatten",
                                         head_units=(256,), dropout=0.5)
     compile_(tuned, 2e-5)
-    schedule = FreezeSchedule({0: "head", epochs: {"blocks": 2}}, lr_ratio=0.5)
-    tuned.fit(augmented, validation_data=val, epochs=2 * epochs, callbacks=[schedule], verbose=2)
+    # `epochs` head-only epochs (4), then `epochs` with blocks 4-5 at half the rate (5).
+    tuned.fine_tune(augmented, validation_data=val, freeze_epochs=epochs, epochs=epochs,
+                    unfreeze={"blocks": 2}, lr_ratio=0.5, verbose=2)
     models["5 VGG16 fine-tuned blocks 4-5"] = tuned
 
     table = evaluation.compare_models(models, test)

@@ -34,7 +34,7 @@ def main(argv=None):
     test = data.image_dataset_from_directory(f"{root}/test", (size, size), shuffle=False)
     model = keras_tl.TransferClassifier("inception_v3", len(train.class_names), (size, size, 3),
                                         weights=weights, dropout=0.3, class_names=train.class_names)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile()  # Adam, sparse categorical cross-entropy, accuracy
     model.fit(train, validation_data=val, epochs=epochs, verbose=2)
     result = evaluation.evaluate(model, test)
     print(f"test accuracy {result['accuracy']:.3f}, macro F1 {result['f1']:.3f}")
