@@ -200,7 +200,12 @@ class HubFeatureVector(keras.layers.Layer):
         import tensorflow as tf
 
         self._check_trainability()
-        inputs = _conform(inputs, self._call_spec)
+        spec = self._call_spec
+        if self.signature is not None and not isinstance(inputs, dict) and len(spec) == 1:
+            # A lone tensor feeds the signature's one input: its dtype too
+            # (a mixed-precision policy hands float16 to a float32 module).
+            spec = next(iter(spec.values()))
+        inputs = _conform(inputs, spec)
         kwargs = dict(self.arguments)
         if self.signature is not None:
             names = list(self._call_spec)
