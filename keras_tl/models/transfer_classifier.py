@@ -255,7 +255,7 @@ class TransferClassifier(keras.Model):
 
     # Training -----------------------------------------------------------------
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
         """`keras.Model.compile` with defaults that fit this model's head.
 
         Any argument other than `"auto"` goes to `keras.Model.compile`
