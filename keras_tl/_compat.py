@@ -12,12 +12,20 @@ Public APIs used instead of private ones: `keras.random.SeedGenerator`
 
 Test-only private APIs, imported by the tests themselves:
 `keras.src.testing.TestCase` (Keras's layer test harness, in
-tests/test_layer_contracts.py), `keras.src.backend.config._KERAS_DIR`,
-`keras.src.utils.file_utils` and `keras.src.legacy.saving.
-legacy_h5_format` (tests/test_backbones.py, the offline-weights message).
+tests/test_layer_contracts.py); `keras.src.backend.config._KERAS_DIR`,
+`keras.src.utils.file_utils` and
+`keras.src.legacy.saving.legacy_h5_format` (tests/test_backbones.py, the
+offline-weights message).
 """
 
 import os
+
+__all__ = [
+    "DataLayer", "DynamicBackend", "in_tf_graph", "is_in_jax_tracing_scope",
+    "in_safe_mode", "compute_output_spec", "keras_home",
+    "list_variables_used_by_fns", "adopt_variable", "optimizer_learning_rate",
+    "compile_config", "seed_generator", "legacy_image_preprocessing",
+]  # fmt: skip
 
 # Base of layers that also run in tf.data / grain maps on any backend (it
 # switches `self.backend` per call); Keras's own preprocessing layers

@@ -275,7 +275,8 @@ def _swap_optimizer(model, new):
         ):
             variable.assign(previous.value)
     model.optimizer = new
-    compile_config = getattr(model, "_compile_config", None)
+    from keras_tl._compat import compile_config as private_compile_config
+    compile_config = private_compile_config(model)
     if compile_config is not None and "optimizer" in compile_config.config:
         # So model.save() records the optimizer that is really in use.
         compile_config.config["optimizer"] = new
