@@ -663,7 +663,7 @@ def cmd_evaluate(args):
     from keras_tl import data
 
     names = _eval_class_names(model, args.model, args.data_dir)
-    size = model._input_shape_arg[:2]
+    size = model.image_size
     ds = data.image_dataset_from_directory(
         args.data_dir, image_size=size, batch_size=args.batch_size, shuffle=False,
         class_names=names,
@@ -691,7 +691,7 @@ def cmd_predict(args):
     batch = []
     for path in args.images:
         try:  # a valid signature does not make a decodable image
-            batch.append(read_image(path, model._input_shape_arg[:2]))
+            batch.append(read_image(path, model.image_size))
         except Exception as error:  # Pillow raises OSError, SyntaxError, its own
             raise CliError(f"{path} is not a readable image ({type(error).__name__}: "
                            f"{_first_line(error)[:200]})") from None  # fmt: skip
