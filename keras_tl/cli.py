@@ -186,6 +186,11 @@ def _add_demo(sub):
     p.add_argument("--json", default=None, metavar="PATH", help="also write the table")
     p.add_argument("--epochs", type=positive_int, default=None, metavar="N",
                    help="epochs per training run (default: the demo's own)")  # fmt: skip
+    p.add_argument("--draws", type=positive_int, default=3, metavar="N",
+                   help="few-shot draws per label count (mean and spread over them)")  # fmt: skip
+    p.add_argument("--workers", type=positive_int, default=min(2, os.cpu_count() or 1),
+                   metavar="N", help="processes for the few-shot runs (same table "
+                   "for any number)")  # fmt: skip
 
 
 def _add_backbones(sub):
@@ -711,7 +716,7 @@ def cmd_demo(args):
     from keras_tl import demo
 
     kwargs = {"epochs": args.epochs} if args.epochs else {}
-    result = demo.run(**kwargs)
+    result = demo.run(draws=args.draws, workers=args.workers, **kwargs)
     if args.json:
         demo.write_json(result, args.json)
         print(f"keras-tl: wrote {args.json}")

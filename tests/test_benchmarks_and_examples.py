@@ -82,7 +82,7 @@ def test_demo_transfer_gap_quick(tmp_path):
     (record,) = result["records"]
     accuracies = [record[m] for m in demo_transfer_gap.METHODS]
     assert all(0.0 <= a <= 1.0 for a in accuracies)
-    gap = result["summary"]["jitter"]["2"]["gap"]
+    gap = result["summary"]["demo"]["2"]["gap"]
     assert gap["mean"] == pytest.approx(max(accuracies[1:]) - accuracies[0])
 
 
