@@ -99,7 +99,11 @@ def plot_confusion_matrix(result, path, *, split=None, title=None, cmap="Blues")
     fig = _figure(max(5, 1.9 + label + k * cell), max(4, 1.0 + below + k * cell))
     ax = fig.add_subplot()
     image = ax.imshow(cm, cmap=cmap, vmin=0)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="images")
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, label="images")
+    from matplotlib.ticker import MaxNLocator
+
+    bar.locator = MaxNLocator(integer=True)  # counts, not 12.5
+    bar.update_ticks()
     ax.set_xticks(range(k), names, rotation=rotation, fontsize=size,
                   ha="right" if rotation == 45 else "center",
                   rotation_mode="anchor" if rotation == 45 else "default")  # fmt: skip
