@@ -30,8 +30,6 @@ def parse(argv):
 
 
 def run(args):
-    import keras
-
     import keras_tl
 
     result = common.environment("bottleneck")

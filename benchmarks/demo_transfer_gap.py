@@ -16,7 +16,6 @@ without scikit-learn.
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time

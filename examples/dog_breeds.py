@@ -7,7 +7,6 @@ feature extractor, 15 epochs; test accuracy and macro F1.
 
 import argparse
 
-import keras
 
 import keras_tl
 from keras_tl import data

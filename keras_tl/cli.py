@@ -319,7 +319,7 @@ def _augment_layer(kwargs):
 def _split_top(text):
     parts, depth, current = [], 0, ""
     for ch in text:
-        depth += ch in "[(" 
+        depth += ch in "[("
         depth -= ch in "])"
         if ch == "," and depth == 0:
             parts.append(current)

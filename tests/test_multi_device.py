@@ -13,7 +13,7 @@ import pytest
 
 import keras
 from keras_tl import mixed_precision
-from tests.test_cli_and_reports import xray  # noqa: F401  (fixture)
+from tests.test_cli_and_reports import xray  # noqa: F401, F811  (fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -111,7 +111,7 @@ def test_uneven_last_batch_trains_and_evaluates_every_image(run):
     assert uneven["evaluate_accuracy"] == pytest.approx(expected, abs=1e-6)
 
 
-def test_cli_trains_data_parallel_on_several_devices(xray, tmp_path):
+def test_cli_trains_data_parallel_on_several_devices(xray, tmp_path):  # noqa: F811
     backend = keras.backend.backend()
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     env["XLA_FLAGS"] = env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"

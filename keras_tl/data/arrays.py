@@ -195,7 +195,7 @@ def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",
         `image_size`, int labels, and the class names.
     """
     try:
-        from PIL import Image
+        from PIL import Image  # noqa: F401  (a clear error before any work)
     except ImportError as error:
         raise ImportError(
             "load_image_folder needs Pillow: pip install pillow"

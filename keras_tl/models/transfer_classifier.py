@@ -563,10 +563,9 @@ class TransferClassifier(keras.Model):
             self.predict(images, batch_size=batch_size, verbose=verbose)
         )
         if self.from_logits:
-            probs = np.asarray(
-                ops.sigmoid(probs) if self.num_classes == 1
-                else ops.softmax(probs)
-            )  # fmt: skip
+            from keras_tl.evaluation.metrics import probabilities_from_logits
+
+            probs = probabilities_from_logits(probs)
         if self.num_classes == 1:
             p = probs[:, 0]
             index = (p >= 0.5).astype(int)
