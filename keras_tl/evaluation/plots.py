@@ -237,7 +237,7 @@ def plot_history(history, path, *, unfreeze_epochs=None, title=None):
     Example:
 
     ```python
-    history = model.fit(train, epochs=8, callbacks=[
+    history = model.fit(train_ds, epochs=8, callbacks=[
         keras_tl.callbacks.FreezeSchedule({0: "head", 3: "all"})])
     plot_history(history, "history.png")  # marker before epoch 4
     ```
