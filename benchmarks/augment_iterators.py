@@ -34,9 +34,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE = "572ebee"  # ImageDataGeneratorAugmentation before the rewrite
 LAYER = "keras_tl/layers/image_data_generator_augmentation.py"
 RESAMPLING = "keras_tl/layers/resampling.py"
-AUGMENT = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
-               shear_range=0.2, zoom_range=0.2, horizontal_flip=True,
-               fill_mode="nearest")  # fmt: skip
+AUGMENT = dict(
+    rotation_range=40,
+    width_shift_range=0.2,
+    height_shift_range=0.2,
+    shear_range=0.2,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    fill_mode="nearest",
+)
 
 
 def parse(argv):
@@ -65,17 +71,20 @@ def load_baseline(rev):
 
     def source(path):
         return subprocess.check_output(
-            ["git", "-C", ROOT, "show", f"{rev}:{path}"], text=True,
+            ["git", "-C", ROOT, "show", f"{rev}:{path}"],
+            text=True,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
 
     try:
         layer_src, resampling_src = source(LAYER), source(RESAMPLING)
     except (OSError, subprocess.CalledProcessError) as error:
         return None, f"git show {rev} failed: {error}"
     folder = tempfile.mkdtemp(prefix="keras_tl_baseline_")
-    names = {"resampling": "keras_tl_baseline_resampling",
-             "layer": "keras_tl_baseline_augmentation"}  # fmt: skip
+    names = {
+        "resampling": "keras_tl_baseline_resampling",
+        "layer": "keras_tl_baseline_augmentation",
+    }
     layer_src = layer_src.replace(
         "from keras_tl.layers.resampling import", f"from {names['resampling']} import"
     )
@@ -85,7 +94,7 @@ def load_baseline(rev):
     sys.path.insert(0, folder)
     # Not registered for saving: the checkout's class keeps its name.
     register = keras.saving.register_keras_serializable
-    keras.saving.register_keras_serializable = lambda **kw: (lambda cls: cls)
+    keras.saving.register_keras_serializable = lambda **kw: lambda cls: cls
     try:
         module = importlib.import_module(names["layer"])
     finally:
@@ -157,9 +166,9 @@ def fit_epochs(cls, x, args):
     layer = cls(seed=0, **AUGMENT)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(args.batch_size)
     ds = ds.map(lambda b, t: (layer(b, training=True), t))
-    model = keras.Sequential([
-        keras.Input(x.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(2)
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [keras.Input(x.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(ds, epochs=1, verbose=0)  # warm: compile the train step
 
@@ -193,10 +202,14 @@ def run(args):
     size = args.image_size
     x = rng.uniform(0, 255, (args.images, size, size, 3)).astype("float32")
     result["setup"] = {
-        "images": args.images, "image_size": size, "batch_size": args.batch_size,
-        "iterators": args.iterators, "fit_epochs": args.epochs,
-        "augmentation": AUGMENT, "baseline": args.baseline,
-    }  # fmt: skip
+        "images": args.images,
+        "image_size": size,
+        "batch_size": args.batch_size,
+        "iterators": args.iterators,
+        "fit_epochs": args.epochs,
+        "augmentation": AUGMENT,
+        "baseline": args.baseline,
+    }
     before, why = load_baseline(args.baseline)
     classes = {"after": After}
     if before is None:
@@ -208,8 +221,9 @@ def run(args):
     # First uses, each variant's very first: trace + XLA compile.
     first = {name: first_use(cls, x, args.batch_size) for name, cls in classes.items()}
     first_ever = interleaved(first, 1)
-    datasets = {name: dataset(cls(seed=0, **AUGMENT), x, args.batch_size)
-                for name, cls in classes.items()}  # fmt: skip
+    datasets = {
+        name: dataset(cls(seed=0, **AUGMENT), x, args.batch_size) for name, cls in classes.items()
+    }
     for ds in datasets.values():
         fresh_iterator(ds)()  # warm
     measures = {
@@ -234,8 +248,11 @@ def run(args):
     }
     nodes = {n: graph_nodes(ds) for n, ds in datasets.items()}
     for name in classes:
-        record = {"variant": name, "graph_nodes": nodes[name],
-                  "first_use_in_process_ms": 1000 * first_ever[name][0]}  # fmt: skip
+        record = {
+            "variant": name,
+            "graph_nodes": nodes[name],
+            "first_use_in_process_ms": 1000 * first_ever[name][0],
+        }
         for measure, samples in measures.items():
             stats = common.summarize([1000 * s for s in samples[name]])
             record[measure] = stats["median"]
@@ -248,11 +265,20 @@ def run(args):
             m: b[m] / a[m] for m in ["graph_nodes", "first_use_in_process_ms", *measures]
         }
     path = common.write(result, args.out, args.suffix)
-    print(f"\n### augment_iterators — {result['device']}, {args.images} images "
-          f"{size}x{size}, batch {args.batch_size}, {args.iterators} iterators\n")  # fmt: skip
-    columns = ["variant", "graph_nodes", "fresh_iterator_ms", "iterator_creation_ms",
-               "steady_batch_ms", "new_instance_first_batch_ms",
-               "first_use_in_process_ms", "fit_epoch_ms"]  # fmt: skip
+    print(
+        f"\n### augment_iterators — {result['device']}, {args.images} images "
+        f"{size}x{size}, batch {args.batch_size}, {args.iterators} iterators\n"
+    )
+    columns = [
+        "variant",
+        "graph_nodes",
+        "fresh_iterator_ms",
+        "iterator_creation_ms",
+        "steady_batch_ms",
+        "new_instance_first_batch_ms",
+        "first_use_in_process_ms",
+        "fit_epoch_ms",
+    ]
     print(common.markdown_table(result["records"], columns))
     for key, value in result.get("ratios", {}).items():
         print(f"before/after {key}: {value:.2f}x")

@@ -57,21 +57,37 @@ def run(args):
     full = common.summarize(common.timed(epoch_full, args.repeats))
     cached = common.summarize(common.timed(epoch_cached, args.repeats))
     result["records"] = [
-        {"model": args.model, "input": "full frozen model", "seconds_per_epoch": full["median"],
-         "min": full["min"], "max": full["max"], "images": args.images},
-        {"model": args.model, "input": "cached features", "seconds_per_epoch": cached["median"],
-         "min": cached["min"], "max": cached["max"], "images": args.images,
-         "extract_seconds_once": extract_s},
-    ]  # fmt: skip
+        {
+            "model": args.model,
+            "input": "full frozen model",
+            "seconds_per_epoch": full["median"],
+            "min": full["min"],
+            "max": full["max"],
+            "images": args.images,
+        },
+        {
+            "model": args.model,
+            "input": "cached features",
+            "seconds_per_epoch": cached["median"],
+            "min": cached["min"],
+            "max": cached["max"],
+            "images": args.images,
+            "extract_seconds_once": extract_s,
+        },
+    ]
     result["speedup"] = full["median"] / cached["median"]
     result["break_even_epochs"] = extract_s / max(full["median"] - cached["median"], 1e-9)
     path = common.write(result, args.out)
-    print(f"\n### bottleneck — {result['device']}, {result['backend']} backend, "
-          f"{args.model} {args.image_size}x{args.image_size}, {args.images} images\n")  # fmt: skip
+    print(
+        f"\n### bottleneck — {result['device']}, {result['backend']} backend, "
+        f"{args.model} {args.image_size}x{args.image_size}, {args.images} images\n"
+    )
     print(common.markdown_table(result["records"], ["input", "seconds_per_epoch", "min", "max"]))
-    print(f"\ncached features: {result['speedup']:.1f}x faster per epoch; "
-          f"extraction ({extract_s:.2f}s) pays off after "
-          f"{result['break_even_epochs']:.1f} epochs")  # fmt: skip
+    print(
+        f"\ncached features: {result['speedup']:.1f}x faster per epoch; "
+        f"extraction ({extract_s:.2f}s) pays off after "
+        f"{result['break_even_epochs']:.1f} epochs"
+    )
     print(f"wrote {path}")
     return result
 

@@ -27,9 +27,7 @@ def device_name():
 
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
-            return tf.config.experimental.get_device_details(gpus[0]).get(
-                "device_name", "GPU"
-            )
+            return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
     return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
@@ -40,7 +38,9 @@ def device_names():
     if keras.backend.backend() == "jax":
         import jax
 
-        return [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
+        return [
+            f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()
+        ]
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -72,9 +72,7 @@ def environment(benchmark):
         "device": device_name(),
         "backend": keras.backend.backend(),
         "versions": versions(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "records": [],
     }
 

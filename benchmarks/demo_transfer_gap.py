@@ -67,7 +67,6 @@ def load_digits(path):
     return d.images.astype("float32"), d.target
 
 
-
 def one_draw(images, target, draw, backbone_kw, image_kw, args):
     """The demo's protocol on arrays; returns {k: {method: accuracy}}."""
     from keras_tl import demo
@@ -75,8 +74,14 @@ def one_draw(images, target, draw, backbone_kw, image_kw, args):
     rng = np.random.default_rng(draw)
     x = render(images, rng, **image_kw)
     source = target < 5
-    pretrained = demo.pretrain_backbone(x[source], target[source], epochs=args.pretrain_epochs,
-                                        seed=draw, batch_size=64, **backbone_kw)  # fmt: skip
+    pretrained = demo.pretrain_backbone(
+        x[source],
+        target[source],
+        epochs=args.pretrain_epochs,
+        seed=draw,
+        batch_size=64,
+        **backbone_kw,
+    )
 
     largest = max(args.labels_per_class)
     order = {c: rng.permutation(np.flatnonzero(target == c)) for c in range(5, 10)}
@@ -86,9 +91,16 @@ def one_draw(images, target, draw, backbone_kw, image_kw, args):
         train = np.concatenate([order[c][:k] for c in order])
         row = {}
         for method in METHODS:
-            model = demo.fit_variant(method, pretrained, x[train], target[train] - 5,
-                                     epochs=args.epochs, seed=draw, batch_size=16,
-                                     **backbone_kw)  # fmt: skip
+            model = demo.fit_variant(
+                method,
+                pretrained,
+                x[train],
+                target[train] - 5,
+                epochs=args.epochs,
+                seed=draw,
+                batch_size=16,
+                **backbone_kw,
+            )
             pred = model.predict(x[test], batch_size=256, verbose=0).argmax(-1)
             row[method] = float(np.mean(pred == target[test] - 5))
         out[str(k)] = row
@@ -103,11 +115,14 @@ def summarize(draws):
         entry = {}
         for m in METHODS:
             v = [r[m] for r in rows]
-            entry[m] = {"mean": statistics.fmean(v),
-                        "std": statistics.pstdev(v)}  # fmt: skip
+            entry[m] = {"mean": statistics.fmean(v), "std": statistics.pstdev(v)}
         gaps = [max(r["feature_extraction"], r["fine_tuning"]) - r["scratch"] for r in rows]
-        entry["gap"] = {"mean": statistics.fmean(gaps), "min": min(gaps),
-                        "max": max(gaps), "draws": len(gaps)}  # fmt: skip
+        entry["gap"] = {
+            "mean": statistics.fmean(gaps),
+            "min": min(gaps),
+            "max": max(gaps),
+            "draws": len(gaps),
+        }
         table[k] = entry
     return table
 
@@ -129,8 +144,11 @@ def main(argv=None):
             start = time.perf_counter()
             backbone_kw, image_kw = VARIANTS[name]
             raw[name].append(one_draw(images, target, draw, backbone_kw, image_kw, args))
-            print(f"draw {draw} {name:<12} {time.perf_counter() - start:5.1f}s "
-                  f"{json.dumps(raw[name][-1])}", flush=True)  # fmt: skip
+            print(
+                f"draw {draw} {name:<12} {time.perf_counter() - start:5.1f}s "
+                f"{json.dumps(raw[name][-1])}",
+                flush=True,
+            )
         if stopped:
             break
     result["records"] = [

@@ -23,9 +23,15 @@ import numpy as np
 
 from benchmarks import common
 
-AUGMENT = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
-               shear_range=0.2, zoom_range=0.2, horizontal_flip=True,
-               fill_mode="nearest")  # fmt: skip
+AUGMENT = dict(
+    rotation_range=40,
+    width_shift_range=0.2,
+    height_shift_range=0.2,
+    shear_range=0.2,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    fill_mode="nearest",
+)
 
 
 def parse(argv):
@@ -64,10 +70,17 @@ def make_jpegs(n, size, seed=0):
 def legacy_pass(root, args):
     from keras_tl import _compat
 
-    flow = _compat.legacy_image_preprocessing().ImageDataGenerator(**AUGMENT).flow_from_directory(
-        root, target_size=(args.image_size,) * 2, batch_size=args.batch_size,
-        class_mode="binary", seed=0,
-    )  # fmt: skip
+    flow = (
+        _compat.legacy_image_preprocessing()
+        .ImageDataGenerator(**AUGMENT)
+        .flow_from_directory(
+            root,
+            target_size=(args.image_size,) * 2,
+            batch_size=args.batch_size,
+            class_mode="binary",
+            seed=0,
+        )
+    )
     flow_len = len(flow)
 
     def run():
@@ -82,19 +95,26 @@ def keras_chain_pass(root, args):
     import tensorflow as tf
 
     # Pipeline (not Sequential) so the chain also runs in tf.data on JAX.
-    chain = keras.layers.Pipeline([
-        keras.layers.RandomRotation(AUGMENT["rotation_range"] / 360.0, fill_mode="nearest"),
-        keras.layers.RandomTranslation(0.2, 0.2, fill_mode="nearest"),
-        keras.layers.RandomShear(x_factor=0.2, y_factor=0.2, fill_mode="nearest"),
-        keras.layers.RandomZoom(0.2, 0.2, fill_mode="nearest"),
-        keras.layers.RandomFlip("horizontal"),
-    ])  # fmt: skip
+    chain = keras.layers.Pipeline(
+        [
+            keras.layers.RandomRotation(AUGMENT["rotation_range"] / 360.0, fill_mode="nearest"),
+            keras.layers.RandomTranslation(0.2, 0.2, fill_mode="nearest"),
+            keras.layers.RandomShear(x_factor=0.2, y_factor=0.2, fill_mode="nearest"),
+            keras.layers.RandomZoom(0.2, 0.2, fill_mode="nearest"),
+            keras.layers.RandomFlip("horizontal"),
+        ]
+    )
     ds = keras.utils.image_dataset_from_directory(
-        root, image_size=(args.image_size,) * 2, batch_size=args.batch_size,
-        label_mode="binary", seed=0, verbose=False,
-    )  # fmt: skip
-    ds = ds.map(lambda x, y: (chain(x, training=True), y),
-                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)  # fmt: skip
+        root,
+        image_size=(args.image_size,) * 2,
+        batch_size=args.batch_size,
+        label_mode="binary",
+        seed=0,
+        verbose=False,
+    )
+    ds = ds.map(
+        lambda x, y: (chain(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
     return lambda: [None for _ in ds]
 
 
@@ -103,10 +123,14 @@ def keras_tl_pass(root, args, cache=False):
     from keras_tl.layers import ImageDataGeneratorAugmentation
 
     ds = data.image_dataset_from_directory(
-        root, image_size=(args.image_size,) * 2, batch_size=args.batch_size,
-        label_mode="binary", seed=0, cache=cache,
+        root,
+        image_size=(args.image_size,) * 2,
+        batch_size=args.batch_size,
+        label_mode="binary",
+        seed=0,
+        cache=cache,
         augment=ImageDataGeneratorAugmentation(seed=0, **AUGMENT),
-    )  # fmt: skip
+    )
     return lambda: [None for _ in ds]
 
 
@@ -114,10 +138,12 @@ def run(args):
     result = common.environment("input_pipeline")
     root = make_jpegs(args.images, args.source_size)
     result["setup"] = {
-        "images": args.images, "source_size": args.source_size,
-        "image_size": args.image_size, "batch_size": args.batch_size,
+        "images": args.images,
+        "source_size": args.source_size,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
         "augmentation": AUGMENT,
-    }  # fmt: skip
+    }
     variants = [
         ("ImageDataGenerator.flow_from_directory", "cold", legacy_pass(root, args), 0),
         ("keras 3 chained Random* layers", "cold", keras_chain_pass(root, args), 1),
@@ -127,26 +153,34 @@ def run(args):
     for name, mode, fn, warmup in variants:
         samples = common.timed(fn, args.repeats, warmup=warmup)
         stats = common.summarize([args.images / t for t in samples])
-        result["records"].append({
-            "pipeline": name, "mode": mode,
-            "images_per_second": stats["median"],
-            "images_per_second_min": stats["min"],
-            "images_per_second_max": stats["max"],
-            "repeats": stats["repeats"],
-        })  # fmt: skip
+        result["records"].append(
+            {
+                "pipeline": name,
+                "mode": mode,
+                "images_per_second": stats["median"],
+                "images_per_second_min": stats["min"],
+                "images_per_second_max": stats["max"],
+                "repeats": stats["repeats"],
+            }
+        )
         print(f"{name:40s} {mode:6s} {stats['median']:8.1f} img/s", flush=True)
     by = {(r["pipeline"], r["mode"]): r["images_per_second"] for r in result["records"]}
     ours = by[("keras_tl", "cold")]
     result["ratios"] = {
-        "keras_tl_vs_ImageDataGenerator": ours / by[("ImageDataGenerator.flow_from_directory", "cold")],
+        "keras_tl_vs_ImageDataGenerator": ours
+        / by[("ImageDataGenerator.flow_from_directory", "cold")],
         "keras_tl_vs_chained_keras_layers": ours / by[("keras 3 chained Random* layers", "cold")],
     }
     path = common.write(result, args.out)
-    print(f"\n### input_pipeline — {result['device']}, {args.images} JPEGs "
-          f"{args.source_size} -> {args.image_size}x{args.image_size}\n")  # fmt: skip
-    print(common.markdown_table(
-        result["records"], ["pipeline", "mode", "images_per_second", "repeats"]
-    ))  # fmt: skip
+    print(
+        f"\n### input_pipeline — {result['device']}, {args.images} JPEGs "
+        f"{args.source_size} -> {args.image_size}x{args.image_size}\n"
+    )
+    print(
+        common.markdown_table(
+            result["records"], ["pipeline", "mode", "images_per_second", "repeats"]
+        )
+    )
     for key, value in result["ratios"].items():
         print(f"{key}: {value:.2f}x")
     print(f"\nwrote {path}")

@@ -31,8 +31,14 @@ import numpy as np
 
 from benchmarks import common
 
-AUGMENT = dict(rotation_range=15, width_shift_range=0.1, height_shift_range=0.1,
-               zoom_range=0.1, horizontal_flip=True, fill_mode="nearest")  # fmt: skip
+AUGMENT = dict(
+    rotation_range=15,
+    width_shift_range=0.1,
+    height_shift_range=0.1,
+    zoom_range=0.1,
+    horizontal_flip=True,
+    fill_mode="nearest",
+)
 
 
 def parse(argv):
@@ -50,12 +56,15 @@ def parse(argv):
     p.add_argument("--deadline", type=float, default=0, help="seconds; skip the rest after")
     p.add_argument("--out", default=None, help="results folder")
     p.add_argument(
-        "--devices", default="1", type=_device_counts,
+        "--devices",
+        default="1",
+        type=_device_counts,
         help="comma-separated device counts to compare, e.g. 1,4 or 1,all: "
         "data-parallel with --batch-size per device (weak scaling)",
     )
     p.add_argument(
-        "--baseline", action="store_true",
+        "--baseline",
+        action="store_true",
         help="also time the hand-written recipe: keras.applications model + "
         "head, model.fit(float32 NumPy array), no keras_tl",
     )
@@ -148,10 +157,13 @@ def build(name, policy, args, augmentation):
 
     keras.mixed_precision.set_global_policy(policy)
     model = keras_tl.TransferClassifier(
-        name, num_classes=10, weights=None,
+        name,
+        num_classes=10,
+        weights=None,
         input_shape=(args.image_size, args.image_size, 3),
-        augmentation=augmentation, train_batchnorm=True,
-    )  # fmt: skip
+        augmentation=augmentation,
+        train_batchnorm=True,
+    )
     model.unfreeze("all")
     model.compile(
         optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
@@ -191,9 +203,7 @@ def run(args):
             y_dev = keras.ops.convert_to_tensor(rng.integers(0, 10, (batch,)))
             augmentation = None
             if augmented:
-                augmentation = keras_tl.layers.ImageDataGeneratorAugmentation(
-                    seed=0, **AUGMENT
-                )
+                augmentation = keras_tl.layers.ImageDataGeneratorAugmentation(seed=0, **AUGMENT)
             model = build(name, policy, args, augmentation)
             # One compiled train step serves every input below (same shapes).
             kinds = inputs if augmented else ["synthetic"]
@@ -203,15 +213,21 @@ def run(args):
                 else:
                     rows = np.resize(np.arange(len(pool)), args.steps * batch)
                     data = ArrayDataset(
-                        pool[rows], labels[rows] % 10, batch_size=batch,
-                        seed=0, on_device=kind == "pipeline",
-                    )  # fmt: skip
+                        pool[rows],
+                        labels[rows] % 10,
+                        batch_size=batch,
+                        seed=0,
+                        on_device=kind == "pipeline",
+                    )
                 times, warmup = time_fit(model, data, args.repeats)
                 stats = common.summarize([args.steps * batch / t for t in times])
                 label = kind if augmented else "synthetic_noaug"
                 record = {
-                    "model": name, "policy": policy, "input": label,
-                    "augmentation": augmented, "batch_size": batch,
+                    "model": name,
+                    "policy": policy,
+                    "input": label,
+                    "augmentation": augmented,
+                    "batch_size": batch,
                     "devices": used,
                     # BatchNorm in training mode (batch statistics, moving
                     # averages updated): what full fine-tuning really costs.
@@ -224,14 +240,15 @@ def run(args):
                     "step_ms": 1000 * batch / stats["median"],
                     "repeats": stats["repeats"],
                     "warmup_seconds": warmup,
-                }  # fmt: skip
+                }
                 result["records"].append(record)
                 print(
                     f"{name:16s} {policy:15s} {label:16s} x{used} "
                     f"{stats['median']:9.1f} img/s "
                     f"[{stats['min']:.1f}-{stats['max']:.1f}] "
-                    f"warm-up {warmup:.1f}s", flush=True,
-                )  # fmt: skip
+                    f"warm-up {warmup:.1f}s",
+                    flush=True,
+                )
                 common.write(result, args.out)
             del model
         keras.backend.clear_session()
@@ -265,22 +282,29 @@ def baseline(args, policy, pool, labels, result):
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(10, activation="softmax", dtype="float32")(x)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-                  loss="sparse_categorical_crossentropy")  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="sparse_categorical_crossentropy"
+    )
     rows = np.resize(np.arange(len(pool)), args.steps * args.batch_size)
     x_np = pool[rows].astype("float32")
-    times, warmup = time_fit(model, x_np, args.repeats, y=labels[rows] % 10,
-                             batch_size=args.batch_size)
+    times, warmup = time_fit(
+        model, x_np, args.repeats, y=labels[rows] % 10, batch_size=args.batch_size
+    )
     stats = common.summarize([len(x_np) / t for t in times])
     record = {
-        "model": spec.name, "policy": policy, "input": "plain_keras_fit",
-        "augmentation": False, "batch_size": args.batch_size,
-        "image_size": size, "images_per_second": stats["median"],
+        "model": spec.name,
+        "policy": policy,
+        "input": "plain_keras_fit",
+        "augmentation": False,
+        "batch_size": args.batch_size,
+        "image_size": size,
+        "images_per_second": stats["median"],
         "images_per_second_min": stats["min"],
         "images_per_second_max": stats["max"],
         "step_ms": 1000 * args.batch_size / stats["median"],
-        "repeats": stats["repeats"], "warmup_seconds": warmup,
-    }  # fmt: skip
+        "repeats": stats["repeats"],
+        "warmup_seconds": warmup,
+    }
     result["records"].append(record)
     print(f"{spec.name:16s} {policy:15s} plain_keras_fit  {stats['median']:9.1f} img/s", flush=True)
     common.write(result, args.out)
@@ -304,7 +328,8 @@ def derive(result):
     """Pipeline share of the compute bound and mixed-precision speed-up."""
     one_device = {
         (r["model"], r["policy"], r["input"]): r["images_per_second"]
-        for r in result["records"] if r.get("devices", 1) == 1
+        for r in result["records"]
+        if r.get("devices", 1) == 1
     }
     for r in result["records"]:
         single = one_device.get((r["model"], r["policy"], r["input"]))
@@ -313,7 +338,8 @@ def derive(result):
             r["scaling_efficiency"] = r["images_per_second"] / (r["devices"] * single)
     table = {
         (r["model"], r["policy"], r["input"]): r["images_per_second"]
-        for r in result["records"] if r.get("devices", 1) == 1
+        for r in result["records"]
+        if r.get("devices", 1) == 1
     }
     for r in result["records"]:
         if r.get("devices", 1) > 1:
@@ -337,17 +363,31 @@ def print_report(result):
         row["share"] = f"{r['share_of_compute_bound']:.0%}" if "share_of_compute_bound" in r else ""
         row["mp speed-up"] = f"{r['speedup_vs_float32']:.2f}x" if "speedup_vs_float32" in r else ""
         row["vs plain fit"] = (
-            f"{r['speedup_vs_plain_keras_fit']:.2f}x"
-            if "speedup_vs_plain_keras_fit" in r else ""
-        )  # fmt: skip
+            f"{r['speedup_vs_plain_keras_fit']:.2f}x" if "speedup_vs_plain_keras_fit" in r else ""
+        )
         row["spread"] = f"{r['images_per_second_min']:.0f}-{r['images_per_second_max']:.0f}"
         row["devices"] = r.get("devices", 1)
         row["scaling"] = f"{r['scaling_efficiency']:.0%}" if "scaling_efficiency" in r else ""
         rows.append(row)
-    print(common.markdown_table(
-        rows, ["model", "policy", "input", "devices", "batch_size", "images_per_second",
-               "spread", "step_ms", "share", "mp speed-up", "vs plain fit", "scaling"],
-    ))  # fmt: skip
+    print(
+        common.markdown_table(
+            rows,
+            [
+                "model",
+                "policy",
+                "input",
+                "devices",
+                "batch_size",
+                "images_per_second",
+                "spread",
+                "step_ms",
+                "share",
+                "mp speed-up",
+                "vs plain fit",
+                "scaling",
+            ],
+        )
+    )
     if result.get("skipped_for_deadline"):
         print("\nskipped (deadline):", ", ".join(result["skipped_for_deadline"]))
 

@@ -18,8 +18,15 @@ import keras_tl
 from keras_tl import data
 from keras_tl import evaluation
 
-AUGMENT = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
-               shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest")
+AUGMENT = dict(
+    rotation_range=40,
+    width_shift_range=0.2,
+    height_shift_range=0.2,
+    shear_range=0.2,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    fill_mode="nearest",
+)
 
 
 def main(argv=None):
@@ -37,20 +44,32 @@ def main(argv=None):
         size, epochs = 32, 1
         weights = stand_in_weights("vgg16", (size, size, 3))
     load = lambda split, **kw: data.image_dataset_from_directory(
-        f"{root}/{split}", (size, size), batch_size=16, **kw)
+        f"{root}/{split}", (size, size), batch_size=16, **kw
+    )
     train, val = load("train", augment=AUGMENT), load("valid", shuffle=False)
     test = load("test", shuffle=False)
-    model = keras_tl.TransferClassifier("vgg16", len(train.class_names), (size, size, 3),
-                                        weights=weights, head_units=(512,),
-                                        class_names=train.class_names)
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-4),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras_tl.TransferClassifier(
+        "vgg16",
+        len(train.class_names),
+        (size, size, 3),
+        weights=weights,
+        head_units=(512,),
+        class_names=train.class_names,
+    )
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-4),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     # Imbalanced classes: total / count per class (balanced form).
     weights_per_class = data.class_weights(train)
     model.fit(train, validation_data=val, epochs=epochs, class_weight=weights_per_class, verbose=2)
     model.unfreeze(from_layer=15)  # block5_conv1
-    model.compile(optimizer=keras.optimizers.SGD(1e-4, momentum=0.9),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.SGD(1e-4, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(train, validation_data=val, epochs=epochs, class_weight=weights_per_class, verbose=2)
     out = tempfile.mkdtemp(prefix="birds_")
     model.save(os.path.join(out, "model.keras"))

@@ -41,12 +41,14 @@ def main(argv=None):
 def run(handle, size, epochs):
     train = data.from_tfds("cats_vs_dogs", "train[:80%]", image_size=(size, size))
     val = data.from_tfds("cats_vs_dogs", "train[80%:]", image_size=(size, size), shuffle=False)
-    model = keras.Sequential([
-        keras.Input((size, size, 3)),
-        keras.layers.Rescaling(1 / 255.0),  # the tutorial's [0, 1] scaling
-        keras_tl.hub.HubFeatureVector(handle, trainable=False, input_shape=(size, size, 3)),
-        keras.layers.Dense(2, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((size, size, 3)),
+            keras.layers.Rescaling(1 / 255.0),  # the tutorial's [0, 1] scaling
+            keras_tl.hub.HubFeatureVector(handle, trainable=False, input_shape=(size, size, 3)),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(train, validation_data=val, epochs=epochs, verbose=2)
     path = os.path.join(tempfile.mkdtemp(), "cats_vs_dogs.keras")

@@ -38,14 +38,17 @@ def main(argv=None):
     if args.smoke:
         from _smoke import image_folder, stand_in_weights
 
-        root = image_folder(("NORMAL", "PNEUMONIA"), splits=("train", "val", "test"), grayscale=True)
+        root = image_folder(
+            ("NORMAL", "PNEUMONIA"), splits=("train", "val", "test"), grayscale=True
+        )
         size, epochs = 75, 1
         weights = {name: stand_in_weights(name, (size, size, 3)) for name in backbones}
 
     def load(split, **kw):
         # color_mode="rgb" turns the grayscale X-rays into 3 channels.
         return data.image_dataset_from_directory(
-            f"{root}/{split}", (size, size), label_mode="binary", batch_size=16, **kw)
+            f"{root}/{split}", (size, size), label_mode="binary", batch_size=16, **kw
+        )
 
     train, val, test = load("train"), load("val", shuffle=False), load("test", shuffle=False)
     shape = (size, size, 3)
@@ -55,13 +58,16 @@ def main(argv=None):
     for name in ("vgg16", "mobilenet"):
         models[name] = keras_tl.TransferClassifier(name, 1, shape, weights=weights[name], **head)
     models["inception_v3"] = keras_tl.TransferClassifier(
-        "inception_v3", 1, shape, weights=weights["inception_v3"])
+        "inception_v3", 1, shape, weights=weights["inception_v3"]
+    )
     models["inception_v3"].unfreeze(layers=50)
     for name, model in models.items():
-        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy",
-                      metrics=["accuracy"])
-        stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3,
-                                             restore_best_weights=True)
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy", metrics=["accuracy"]
+        )
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=3, restore_best_weights=True
+        )
         model.fit(train, validation_data=val, epochs=epochs, callbacks=[stop], verbose=2)
     table = evaluation.compare_models(models, test)
     print(evaluation.format_table(table))

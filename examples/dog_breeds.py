@@ -27,12 +27,20 @@ def main(argv=None):
         size, epochs = 75, 1
         weights = stand_in_weights("inception_v3", (size, size, 3))
     train = data.image_dataset_from_directory(
-        f"{root}/train", (size, size), validation_split=0.2, subset="training", seed=1)
+        f"{root}/train", (size, size), validation_split=0.2, subset="training", seed=1
+    )
     val = data.image_dataset_from_directory(
-        f"{root}/train", (size, size), validation_split=0.2, subset="validation", seed=1)
+        f"{root}/train", (size, size), validation_split=0.2, subset="validation", seed=1
+    )
     test = data.image_dataset_from_directory(f"{root}/test", (size, size), shuffle=False)
-    model = keras_tl.TransferClassifier("inception_v3", len(train.class_names), (size, size, 3),
-                                        weights=weights, dropout=0.3, class_names=train.class_names)
+    model = keras_tl.TransferClassifier(
+        "inception_v3",
+        len(train.class_names),
+        (size, size, 3),
+        weights=weights,
+        dropout=0.3,
+        class_names=train.class_names,
+    )
     model.compile()  # Adam, sparse categorical cross-entropy, accuracy
     model.fit(train, validation_data=val, epochs=epochs, verbose=2)
     result = evaluation.evaluate(model, test)

@@ -21,11 +21,20 @@ offline-weights message).
 import os
 
 __all__ = [
-    "DataLayer", "DynamicBackend", "in_tf_graph", "is_in_jax_tracing_scope",
-    "in_safe_mode", "compute_output_spec", "keras_home",
-    "list_variables_used_by_fns", "adopt_variable", "optimizer_learning_rate",
-    "compile_config", "seed_generator", "legacy_image_preprocessing",
-]  # fmt: skip
+    "DataLayer",
+    "DynamicBackend",
+    "in_tf_graph",
+    "is_in_jax_tracing_scope",
+    "in_safe_mode",
+    "compute_output_spec",
+    "keras_home",
+    "list_variables_used_by_fns",
+    "adopt_variable",
+    "optimizer_learning_rate",
+    "compile_config",
+    "seed_generator",
+    "legacy_image_preprocessing",
+]
 
 # Base of layers that also run in tf.data / grain maps on any backend (it
 # switches `self.backend` per call); Keras's own preprocessing layers

@@ -24,7 +24,10 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     and never splits a flag such as --batch-size at its hyphen."""
 
     def _get_help_string(self, action):
-        if any(action.default is v for v in (None, False, argparse.SUPPRESS)) or action.default == "":
+        if (
+            any(action.default is v for v in (None, False, argparse.SUPPRESS))
+            or action.default == ""
+        ):
             return action.help
         return super()._get_help_string(action)
 
@@ -32,8 +35,13 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     def _fill_text(self, text, width, indent):
-        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
-                             subsequent_indent=indent, break_on_hyphens=False)  # fmt: skip
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,52 +134,144 @@ def devices(text):
 
 
 def _add_train(sub):
-    p = sub.add_parser("train", help="train a classifier on a folder of images",
-                       description="Train the head with the backbone frozen (--epochs), then "
-                       "fine-tune the top blocks too (--fine-tune-epochs), in one fit(); write "
-                       "the model, its class names, the history and, with validation or test "
-                       "images, a report and plots to --output.")  # fmt: skip
+    p = sub.add_parser(
+        "train",
+        help="train a classifier on a folder of images",
+        description="Train the head with the backbone frozen (--epochs), then "
+        "fine-tune the top blocks too (--fine-tune-epochs), in one fit(); write "
+        "the model, its class names, the history and, with validation or test "
+        "images, a report and plots to --output.",
+    )
     p.add_argument("data_dir", help="class sub-folders, or train/ val/ test/ splits")
-    p.add_argument("--backbone", default="mobilenet_v2", metavar="NAME", help="see `keras-tl backbones`")
-    p.add_argument("--image-size", type=positive_int, default=None, metavar="PIXELS",
-                   help="square input size in pixels (default: the backbone's)")  # fmt: skip
-    p.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="images per step")
-    p.add_argument("--epochs", type=non_negative_int, default=5, metavar="N", help="epochs with the backbone frozen")
-    p.add_argument("--fine-tune-epochs", type=non_negative_int, default=5, metavar="N",
-                   help="epochs after that with the top --unfreeze-blocks trainable")  # fmt: skip
-    p.add_argument("--unfreeze-blocks", type=unfreeze_blocks, default="2", metavar="N", help="blocks to fine-tune, or 'all'")
-    p.add_argument("--lr", type=positive_float, default=1e-3, metavar="RATE", help="the head's Adam learning rate")
-    p.add_argument("--fine-tune-lr-ratio", type=positive_float, default=0.1, metavar="RATIO",
-                   help="backbone learning rate relative to the head's while fine-tuning")  # fmt: skip
-    p.add_argument("--augment", default="", metavar="KEY=VALUE,...",
-                   help="ImageDataGenerator random transforms, e.g. rotation_range=40,zoom_range=0.2,horizontal_flip=true "
-                        "(no rescale: the model applies the backbone's preprocessing)")  # fmt: skip
-    p.add_argument("--class-weights", action="store_true", help="weight the loss to balance classes")
-    p.add_argument("--mixed-precision", default="float32",
-                   choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"), metavar="POLICY",
-                   help="float32, mixed_float16, mixed_bfloat16, or auto (what the device runs fast)")  # fmt: skip
-    p.add_argument("--weights", type=weights, default="imagenet", metavar="WEIGHTS",
-                   help="imagenet, none (train every layer from scratch), or a weights file")  # fmt: skip
-    p.add_argument("--validation-split", type=fraction, default=0.2, metavar="FRACTION",
-                   help="fraction held out without a val/ folder; 0 trains without validation")  # fmt: skip
-    p.add_argument("--head-units", type=head_units, default="", metavar="UNITS",
-                   help="hidden Dense sizes, e.g. 1024 or 1024,256 (default: none)")  # fmt: skip
-    p.add_argument("--dropout", type=fraction, default=0.2, metavar="RATE", help="dropout before the output layer")
-    p.add_argument("--output", default="keras_tl_output", metavar="DIR", help="folder for the model, history and report")
-    p.add_argument("--seed", type=non_negative_int, default=0, metavar="N", help="for the split and shuffling")
-    p.add_argument("--devices", type=devices, default=1, metavar="N",
-                   help="data-parallel over this many GPUs (or 'all'); --batch-size is the global batch")  # fmt: skip
+    p.add_argument(
+        "--backbone", default="mobilenet_v2", metavar="NAME", help="see `keras-tl backbones`"
+    )
+    p.add_argument(
+        "--image-size",
+        type=positive_int,
+        default=None,
+        metavar="PIXELS",
+        help="square input size in pixels (default: the backbone's)",
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, metavar="N", help="images per step"
+    )
+    p.add_argument(
+        "--epochs",
+        type=non_negative_int,
+        default=5,
+        metavar="N",
+        help="epochs with the backbone frozen",
+    )
+    p.add_argument(
+        "--fine-tune-epochs",
+        type=non_negative_int,
+        default=5,
+        metavar="N",
+        help="epochs after that with the top --unfreeze-blocks trainable",
+    )
+    p.add_argument(
+        "--unfreeze-blocks",
+        type=unfreeze_blocks,
+        default="2",
+        metavar="N",
+        help="blocks to fine-tune, or 'all'",
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=1e-3,
+        metavar="RATE",
+        help="the head's Adam learning rate",
+    )
+    p.add_argument(
+        "--fine-tune-lr-ratio",
+        type=positive_float,
+        default=0.1,
+        metavar="RATIO",
+        help="backbone learning rate relative to the head's while fine-tuning",
+    )
+    p.add_argument(
+        "--augment",
+        default="",
+        metavar="KEY=VALUE,...",
+        help="ImageDataGenerator random transforms, e.g. rotation_range=40,zoom_range=0.2,horizontal_flip=true "
+        "(no rescale: the model applies the backbone's preprocessing)",
+    )
+    p.add_argument(
+        "--class-weights", action="store_true", help="weight the loss to balance classes"
+    )
+    p.add_argument(
+        "--mixed-precision",
+        default="float32",
+        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        metavar="POLICY",
+        help="float32, mixed_float16, mixed_bfloat16, or auto (what the device runs fast)",
+    )
+    p.add_argument(
+        "--weights",
+        type=weights,
+        default="imagenet",
+        metavar="WEIGHTS",
+        help="imagenet, none (train every layer from scratch), or a weights file",
+    )
+    p.add_argument(
+        "--validation-split",
+        type=fraction,
+        default=0.2,
+        metavar="FRACTION",
+        help="fraction held out without a val/ folder; 0 trains without validation",
+    )
+    p.add_argument(
+        "--head-units",
+        type=head_units,
+        default="",
+        metavar="UNITS",
+        help="hidden Dense sizes, e.g. 1024 or 1024,256 (default: none)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=fraction,
+        default=0.2,
+        metavar="RATE",
+        help="dropout before the output layer",
+    )
+    p.add_argument(
+        "--output",
+        default="keras_tl_output",
+        metavar="DIR",
+        help="folder for the model, history and report",
+    )
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, metavar="N", help="for the split and shuffling"
+    )
+    p.add_argument(
+        "--devices",
+        type=devices,
+        default=1,
+        metavar="N",
+        help="data-parallel over this many GPUs (or 'all'); --batch-size is the global batch",
+    )
 
 
 def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="metrics, confusion matrix and ROC on a folder",
-                       description="Print the metrics of a saved model on a folder of images; "
-                       "with --output also write report.txt, confusion_matrix.png and roc.png.")  # fmt: skip
+    p = sub.add_parser(
+        "evaluate",
+        help="metrics, confusion matrix and ROC on a folder",
+        description="Print the metrics of a saved model on a folder of images; "
+        "with --output also write report.txt, confusion_matrix.png and roc.png.",
+    )
     p.add_argument("model", help="a model.keras written by `keras-tl train`")
     p.add_argument("data_dir", help="one sub-folder per class of the model")
-    p.add_argument("--batch-size", type=positive_int, default=32, metavar="N", help="images per step")
-    p.add_argument("--output", default=None, metavar="DIR",
-                   help="folder for report.txt and plots (default: print the report only)")  # fmt: skip
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, metavar="N", help="images per step"
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="folder for report.txt and plots (default: print the report only)",
+    )
 
 
 def _add_predict(sub):
@@ -184,25 +284,44 @@ def _add_predict(sub):
 def _add_demo(sub):
     p = sub.add_parser("demo", help="offline transfer-learning demo on digits")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the table")
-    p.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                   help="epochs per training run (default: the demo's own)")  # fmt: skip
-    p.add_argument("--draws", type=positive_int, default=3, metavar="N",
-                   help="few-shot draws per label count (mean and spread over them)")  # fmt: skip
-    p.add_argument("--workers", type=positive_int, default=min(2, os.cpu_count() or 1),
-                   metavar="N", help="processes for the few-shot runs (same table "
-                   "for any number)")  # fmt: skip
+    p.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="epochs per training run (default: the demo's own)",
+    )
+    p.add_argument(
+        "--draws",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="few-shot draws per label count (mean and spread over them)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="processes for the few-shot runs (same table for any number)",
+    )
 
 
 def _add_backbones(sub):
-    sub.add_parser("backbones", help="list the backbones --backbone takes",
-                   description="Every backbone keras_tl builds by name, with its default "
-                   "image size, its preprocessing and the number of blocks "
-                   "--unfreeze-blocks counts.")  # fmt: skip
+    sub.add_parser(
+        "backbones",
+        help="list the backbones --backbone takes",
+        description="Every backbone keras_tl builds by name, with its default "
+        "image size, its preprocessing and the number of blocks "
+        "--unfreeze-blocks counts.",
+    )
 
 
 def _add_bench(sub):
     p = sub.add_parser("bench", help="run a benchmark (from a source checkout)")
-    p.add_argument("name", help="input_pipeline, training_throughput, bottleneck or augment_iterators")
+    p.add_argument(
+        "name", help="input_pipeline, training_throughput, bottleneck or augment_iterators"
+    )
     p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
 
 
@@ -299,8 +418,10 @@ def _parse_augment(text):
         if key not in AUGMENT_KEYS:
             close = difflib.get_close_matches(key, AUGMENT_KEYS, n=1)
             hint = f"did you mean {close[0]}? " if close else ""
-            raise CliError(f"--augment {key}: not an augmentation keyword; {hint}"
-                           f"known: {', '.join(AUGMENT_KEYS)}")  # fmt: skip
+            raise CliError(
+                f"--augment {key}: not an augmentation keyword; {hint}"
+                f"known: {', '.join(AUGMENT_KEYS)}"
+            )
         if not _takes(key, value):
             raise CliError(f"--augment {key}={raw}: expected {AUGMENT_KEYS[key]}")
         out[key] = value
@@ -439,10 +560,13 @@ def cmd_train(args):
     try:
         spec = keras_tl.backbones.get_spec(args.backbone)
     except ValueError:
-        close = difflib.get_close_matches(args.backbone.lower().replace("-", "_"),
-                                          keras_tl.backbones.list_backbones(), n=3)  # fmt: skip
+        close = difflib.get_close_matches(
+            args.backbone.lower().replace("-", "_"), keras_tl.backbones.list_backbones(), n=3
+        )
         hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise CliError(f"--backbone {args.backbone}: unknown; {hint}see keras-tl backbones") from None
+        raise CliError(
+            f"--backbone {args.backbone}: unknown; {hint}see keras-tl backbones"
+        ) from None
     size = args.image_size or spec.default_size
     image_size = (size, size)
     keras_tl.backbones.check_input_shape(image_size + (3,), spec)
@@ -452,60 +576,90 @@ def cmd_train(args):
         replicas = parallel.__enter__()
     except ValueError as error:
         message = cli_spelling(_first_line(error))
-        raise CliError(message if "--devices" in message else f"--devices {args.devices}: {message}") from None
+        raise CliError(
+            message if "--devices" in message else f"--devices {args.devices}: {message}"
+        ) from None
     written = []
     with contextlib.ExitStack() as stack:
         stack.push(parallel)
         if replicas > 1:
             if args.batch_size % replicas:
-                raise CliError(f"--batch-size {args.batch_size}: the global batch must "
-                               f"divide by the {replicas} devices")  # fmt: skip
-            print(f"keras-tl: data-parallel on {replicas} devices, "
-                  f"{args.batch_size // replicas} images per device per step")  # fmt: skip
+                raise CliError(
+                    f"--batch-size {args.batch_size}: the global batch must "
+                    f"divide by the {replicas} devices"
+                )
+            print(
+                f"keras-tl: data-parallel on {replicas} devices, "
+                f"{args.batch_size // replicas} images per device per step"
+            )
         policy = keras_tl.mixed_precision.enable(args.mixed_precision)
         train_dir, val_dir, test_dir = _splits(args.data_dir)
         common = dict(image_size=image_size, batch_size=args.batch_size, seed=args.seed)
         if train_dir:
             train = data.image_dataset_from_directory(train_dir, augment=augment, **common)
-            val = data.image_dataset_from_directory(val_dir, shuffle=False, **common) if val_dir else None
+            val = (
+                data.image_dataset_from_directory(val_dir, shuffle=False, **common)
+                if val_dir
+                else None
+            )
         elif args.validation_split:
             split = dict(validation_split=args.validation_split, **common)
             train = data.image_dataset_from_directory(
-                args.data_dir, subset="training", augment=augment, **split)  # fmt: skip
+                args.data_dir, subset="training", augment=augment, **split
+            )
             val = data.image_dataset_from_directory(
-                args.data_dir, subset="validation", shuffle=False, **split)  # fmt: skip
+                args.data_dir, subset="validation", shuffle=False, **split
+            )
         else:  # --validation-split 0: every image trains
             train = data.image_dataset_from_directory(args.data_dir, augment=augment, **common)
             val = None
         names = train.class_names
         if len(names) < 2:
-            raise CliError(f"{train_dir or args.data_dir} has one class folder {names}; "
-                           "a classifier needs two or more")  # fmt: skip
+            raise CliError(
+                f"{train_dir or args.data_dir} has one class folder {names}; "
+                "a classifier needs two or more"
+            )
         try:
             model = keras_tl.TransferClassifier(
-                spec.name, len(names), input_shape=image_size + (3,), weights=args.weights,
-                head_units=args.head_units, dropout=args.dropout, class_names=names,
-            )  # fmt: skip
+                spec.name,
+                len(names),
+                input_shape=image_size + (3,),
+                weights=args.weights,
+                head_units=args.head_units,
+                dropout=args.dropout,
+                class_names=names,
+            )
         except (ValueError, OSError) as error:
             if args.weights in (None, "imagenet"):
                 raise
             # Keras's and h5py's messages name neither the flag nor the model.
-            raise CliError(f"--weights {args.weights}: not {spec.name} weights Keras can load "
-                           f"at --image-size {size} ({_first_line(error)[:200]})") from None  # fmt: skip
+            raise CliError(
+                f"--weights {args.weights}: not {spec.name} weights Keras can load "
+                f"at --image-size {size} ({_first_line(error)[:200]})"
+            ) from None
         blocks = args.unfreeze_blocks
         if blocks != "all" and blocks > len(model.blocks):  # before any output
-            raise CliError(f"--unfreeze-blocks {blocks}: {spec.name} has {len(model.blocks)} "
-                           f"blocks; use {len(model.blocks)} or less, or all")  # fmt: skip
+            raise CliError(
+                f"--unfreeze-blocks {blocks}: {spec.name} has {len(model.blocks)} "
+                f"blocks; use {len(model.blocks)} or less, or all"
+            )
         if args.weights is None:
             # Random weights: nothing to protect, so every layer trains from
             # the first epoch at one learning rate; no head-only phase.
             print("keras-tl: --weights none: training every layer from scratch")
-            plan = dict(freeze_epochs=0, epochs=args.epochs + args.fine_tune_epochs,
-                        unfreeze="all", lr_ratio=None)  # fmt: skip
+            plan = dict(
+                freeze_epochs=0,
+                epochs=args.epochs + args.fine_tune_epochs,
+                unfreeze="all",
+                lr_ratio=None,
+            )
         else:
-            plan = dict(freeze_epochs=args.epochs, epochs=args.fine_tune_epochs,
-                        unfreeze="all" if blocks == "all" else {"blocks": blocks},
-                        lr_ratio=args.fine_tune_lr_ratio)  # fmt: skip
+            plan = dict(
+                freeze_epochs=args.epochs,
+                epochs=args.fine_tune_epochs,
+                unfreeze="all" if blocks == "all" else {"blocks": blocks},
+                lr_ratio=args.fine_tune_lr_ratio,
+            )
         phase_lines = _phase_lines(_phases(num_blocks=len(model.blocks), **plan))
 
         class PhaseLog(keras.callbacks.Callback):
@@ -521,14 +675,19 @@ def cmd_train(args):
             weighted_metrics=["accuracy"],
         )
         os.makedirs(args.output, exist_ok=True)
-        print(f"keras-tl: {spec.name} at {size}x{size}, {len(names)} classes "
-              f"{train.class_counts}, policy {policy}")  # fmt: skip
+        print(
+            f"keras-tl: {spec.name} at {size}x{size}, {len(names)} classes "
+            f"{train.class_counts}, policy {policy}"
+        )
         with _naming_undecodable_images(train, val):
             history = model.fine_tune(
-                train, validation_data=val, callbacks=[PhaseLog()],
+                train,
+                validation_data=val,
+                callbacks=[PhaseLog()],
                 class_weight=data.class_weights(train) if args.class_weights else None,
-                verbose=_fit_verbose(sys.stdout), **plan,
-            )  # fmt: skip
+                verbose=_fit_verbose(sys.stdout),
+                **plan,
+            )
         written.append(os.path.join(args.output, "model.keras"))
         model.save(written[-1])
         written.append(os.path.join(args.output, "class_names.json"))
@@ -536,7 +695,11 @@ def cmd_train(args):
             json.dump(names, f)
         written.append(os.path.join(args.output, "history.csv"))
         _write_history(history.history, written[-1])
-        report_on = data.image_dataset_from_directory(test_dir, shuffle=False, **common) if test_dir else val
+        report_on = (
+            data.image_dataset_from_directory(test_dir, shuffle=False, **common)
+            if test_dir
+            else val
+        )
         if report_on is not None:
             with _naming_undecodable_images(report_on):
                 split = "test" if test_dir else "validation"
@@ -560,14 +723,16 @@ def _naming_undecodable_images(*datasets):
         tf = sys.modules.get("tensorflow")
         if tf is None or not isinstance(error, tf.errors.InvalidArgumentError):
             raise
-        for path in (p for ds in datasets if ds is not None
-                     for p in getattr(ds, "file_paths", None) or ()):  # fmt: skip
+        for path in (
+            p for ds in datasets if ds is not None for p in getattr(ds, "file_paths", None) or ()
+        ):
             try:
                 tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
             except tf.errors.InvalidArgumentError as bad:
                 reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", _first_line(bad)).strip()
-                raise CliError(f"{path} cannot be decoded ({reason}); remove or "
-                               "replace it") from None  # fmt: skip
+                raise CliError(
+                    f"{path} cannot be decoded ({reason}); remove or replace it"
+                ) from None
         raise  # not an image after all: keep the traceback
 
 
@@ -593,8 +758,10 @@ def _report(model, dataset, output, history=None, split=None):
         written.append(os.path.join(output, "report.txt"))
         with open(written[-1], "w") as f:
             f.write(result["text"] + "\n")
-        plots = [(evaluation.plot_confusion_matrix, result, "confusion_matrix.png"),
-                 (evaluation.plot_roc, result, "roc.png")]  # fmt: skip
+        plots = [
+            (evaluation.plot_confusion_matrix, result, "confusion_matrix.png"),
+            (evaluation.plot_roc, result, "roc.png"),
+        ]
         if history is not None:
             plots.append((evaluation.plot_history, history, "history.png"))
         try:
@@ -615,19 +782,25 @@ def _load_model(path):
     try:
         model = keras.models.load_model(path)
     except Exception as error:  # any unreadable file
-        raise CliError(f"{path} is not a Keras model file ({type(error).__name__}: "
-                       f"{_first_line(error)[:200]})") from None  # fmt: skip
+        raise CliError(
+            f"{path} is not a Keras model file ({type(error).__name__}: {_first_line(error)[:200]})"
+        ) from None
     if not isinstance(model, keras_tl.TransferClassifier):
-        raise CliError(f"{path} is a {type(model).__name__}, not a keras_tl "
-                       "TransferClassifier saved by `keras-tl train` or model.save()")  # fmt: skip
+        raise CliError(
+            f"{path} is a {type(model).__name__}, not a keras_tl "
+            "TransferClassifier saved by `keras-tl train` or model.save()"
+        )
     return model
 
 
 def _class_folders(data_dir):
     if not os.path.isdir(data_dir):
         raise CliError(f"data folder not found: {data_dir}")
-    return sorted(d for d in os.listdir(data_dir)
-                  if os.path.isdir(os.path.join(data_dir, d)) and not d.startswith("."))  # fmt: skip
+    return sorted(
+        d
+        for d in os.listdir(data_dir)
+        if os.path.isdir(os.path.join(data_dir, d)) and not d.startswith(".")
+    )
 
 
 def _eval_class_names(model, path, data_dir):
@@ -641,11 +814,16 @@ def _eval_class_names(model, path, data_dir):
     if not names:
         outputs = 2 if model.num_classes == 1 else model.num_classes
         if len(found) != outputs:
-            raise CliError(f"{path} has no class names and {outputs} classes, but {data_dir} "
-                           f"has {len(found)} class folders {found}")  # fmt: skip
+            raise CliError(
+                f"{path} has no class names and {outputs} classes, but {data_dir} "
+                f"has {len(found)} class folders {found}"
+            )
         # What `keras-tl train` and Keras's loaders do: sorted folder names.
-        print(f"keras-tl: warning: {path} has no class names; reading the folders {found} "
-              f"as classes 0..{outputs - 1} in sorted order", file=sys.stderr)  # fmt: skip
+        print(
+            f"keras-tl: warning: {path} has no class names; reading the folders {found} "
+            f"as classes 0..{outputs - 1} in sorted order",
+            file=sys.stderr,
+        )
         return found
     problems = []
     unknown = [d for d in found if d not in names]
@@ -670,9 +848,12 @@ def cmd_evaluate(args):
     names = _eval_class_names(model, args.model, args.data_dir)
     size = model.image_size
     ds = data.image_dataset_from_directory(
-        args.data_dir, image_size=size, batch_size=args.batch_size, shuffle=False,
+        args.data_dir,
+        image_size=size,
+        batch_size=args.batch_size,
+        shuffle=False,
         class_names=names,
-    )  # fmt: skip
+    )
     with _naming_undecodable_images(ds):
         written = _report(model, ds, args.output)
     if written:
@@ -698,11 +879,15 @@ def cmd_predict(args):
         try:  # a valid signature does not make a decodable image
             batch.append(read_image(path, model.image_size))
         except Exception as error:  # Pillow raises OSError, SyntaxError, its own
-            raise CliError(f"{path} is not a readable image ({type(error).__name__}: "
-                           f"{_first_line(error)[:200]})") from None  # fmt: skip
+            raise CliError(
+                f"{path} is not a readable image ({type(error).__name__}: "
+                f"{_first_line(error)[:200]})"
+            ) from None
     labels, confidence = model.predict_labels(np.stack(batch))
-    rows = [{"image": p, "label": l, "confidence": float(c)}
-            for p, l, c in zip(args.images, labels, confidence)]  # fmt: skip
+    rows = [
+        {"image": p, "label": l, "confidence": float(c)}
+        for p, l, c in zip(args.images, labels, confidence)
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -727,18 +912,47 @@ def cmd_demo(args):
 # the model, about 100 s for all on 2 CPU cores, too slow for a listing.
 # tests/test_cli_and_reports.py checks the cheap ones against find_blocks.
 BLOCK_COUNTS = {
-    "convnext_base": 4, "convnext_large": 4, "convnext_small": 4, "convnext_tiny": 4,
-    "convnext_xlarge": 4, "densenet121": 4, "densenet169": 4, "densenet201": 4,
-    "efficientnet_b0": 7, "efficientnet_b1": 7, "efficientnet_b2": 7, "efficientnet_b3": 7,
-    "efficientnet_b4": 7, "efficientnet_b5": 7, "efficientnet_b6": 7, "efficientnet_b7": 7,
-    "efficientnet_v2_b0": 6, "efficientnet_v2_b1": 6, "efficientnet_v2_b2": 6,
-    "efficientnet_v2_b3": 6, "efficientnet_v2_l": 7, "efficientnet_v2_m": 7,
-    "efficientnet_v2_s": 6, "inception_resnet_v2": 43, "inception_v3": 11, "mobilenet": 13,
-    "mobilenet_v2": 17, "mobilenet_v3_large": 15, "mobilenet_v3_small": 11,
-    "nasnet_large": 22, "nasnet_mobile": 16, "resnet101": 4, "resnet101_v2": 4,
-    "resnet152": 4, "resnet152_v2": 4, "resnet50": 4, "resnet50_v2": 4, "vgg16": 5,
-    "vgg19": 5, "xception": 14,
-}  # fmt: skip
+    "convnext_base": 4,
+    "convnext_large": 4,
+    "convnext_small": 4,
+    "convnext_tiny": 4,
+    "convnext_xlarge": 4,
+    "densenet121": 4,
+    "densenet169": 4,
+    "densenet201": 4,
+    "efficientnet_b0": 7,
+    "efficientnet_b1": 7,
+    "efficientnet_b2": 7,
+    "efficientnet_b3": 7,
+    "efficientnet_b4": 7,
+    "efficientnet_b5": 7,
+    "efficientnet_b6": 7,
+    "efficientnet_b7": 7,
+    "efficientnet_v2_b0": 6,
+    "efficientnet_v2_b1": 6,
+    "efficientnet_v2_b2": 6,
+    "efficientnet_v2_b3": 6,
+    "efficientnet_v2_l": 7,
+    "efficientnet_v2_m": 7,
+    "efficientnet_v2_s": 6,
+    "inception_resnet_v2": 43,
+    "inception_v3": 11,
+    "mobilenet": 13,
+    "mobilenet_v2": 17,
+    "mobilenet_v3_large": 15,
+    "mobilenet_v3_small": 11,
+    "nasnet_large": 22,
+    "nasnet_mobile": 16,
+    "resnet101": 4,
+    "resnet101_v2": 4,
+    "resnet152": 4,
+    "resnet152_v2": 4,
+    "resnet50": 4,
+    "resnet50_v2": 4,
+    "vgg16": 5,
+    "vgg19": 5,
+    "xception": 14,
+}
 
 PREPROCESSING = {
     "tf": "scale to [-1, 1]",
@@ -755,14 +969,23 @@ def cmd_backbones(args):
     for name in backbones.list_backbones():
         spec = backbones.get_spec(name)
         size = f"{spec.default_size} only" if spec.fixed_size else str(spec.default_size)
-        rows.append((name, size, str(spec.min_size), str(BLOCK_COUNTS.get(name, "?")),
-                     f"{spec.preprocessing} ({PREPROCESSING.get(spec.preprocessing, '?')})"))  # fmt: skip
+        rows.append(
+            (
+                name,
+                size,
+                str(spec.min_size),
+                str(BLOCK_COUNTS.get(name, "?")),
+                f"{spec.preprocessing} ({PREPROCESSING.get(spec.preprocessing, '?')})",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
-    print("\nimage size: the default --image-size, the ImageNet weights' (\"only\": no other "
-          "size with --weights imagenet); min size: the smallest --image-size; blocks: what "
-          "--unfreeze-blocks counts. The model applies the preprocessing to [0, 255] images itself.")  # fmt: skip
+    print(
+        '\nimage size: the default --image-size, the ImageNet weights\' ("only": no other '
+        "size with --weights imagenet); min size: the smallest --image-size; blocks: what "
+        "--unfreeze-blocks counts. The model applies the preprocessing to [0, 255] images itself."
+    )
     return 0
 
 
@@ -774,9 +997,11 @@ def cmd_bench(args):
     # benchmarks/ sits next to the package in a checkout; a wheel lacks it.
     checkout = os.path.dirname(os.path.dirname(os.path.abspath(keras_tl.__file__)))
     if not os.path.isfile(os.path.join(checkout, "benchmarks", "__init__.py")):
-        raise CliError("bench needs a source checkout of keras_tl (benchmarks/ is not "
-                       "installed with the package): in a clone of the repository run "
-                       f"python -m benchmarks.{args.name}")  # fmt: skip
+        raise CliError(
+            "bench needs a source checkout of keras_tl (benchmarks/ is not "
+            "installed with the package): in a clone of the repository run "
+            f"python -m benchmarks.{args.name}"
+        )
     if checkout not in sys.path:
         sys.path.insert(0, checkout)
     from benchmarks import NAMES
@@ -788,8 +1013,14 @@ def cmd_bench(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "backbones": cmd_backbones, "demo": cmd_demo, "bench": cmd_bench}  # fmt: skip
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "backbones": cmd_backbones,
+    "demo": cmd_demo,
+    "bench": cmd_bench,
+}
 
 # The library's messages speak Python (weights=None); the CLI user types
 # flags. Only spellings a CLI run can reach.

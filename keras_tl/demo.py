@@ -59,9 +59,12 @@ def render(images, rng, noise=0.0, contrast=0.0, jitter=False):
     x = keras.ops.convert_to_numpy(x)
     if jitter:
         layer = ImageDataGeneratorAugmentation(
-            rotation_range=15, width_shift_range=0.15, height_shift_range=0.15,
-            zoom_range=(1.0, 1.6), seed=int(rng.integers(1 << 30)),
-        )  # fmt: skip
+            rotation_range=15,
+            width_shift_range=0.15,
+            height_shift_range=0.15,
+            zoom_range=(1.0, 1.6),
+            seed=int(rng.integers(1 << 30)),
+        )
         x = keras.ops.convert_to_numpy(layer(x, training=True))
     x = x / 255.0
     if contrast:
@@ -81,8 +84,9 @@ def draw_indices(target, labels_per_class, draws, seed=0):
     """
     largest = max(labels_per_class)
     if largest > POOL:
-        raise ValueError(f"`labels_per_class` can be at most {POOL}. "
-                         f"Received: {labels_per_class!r}")  # fmt: skip
+        raise ValueError(
+            f"`labels_per_class` can be at most {POOL}. Received: {labels_per_class!r}"
+        )
     rng = np.random.default_rng(seed)
     order = {c: rng.permutation(np.flatnonzero(target == c)) for c in range(5, 10)}
     out = {
@@ -131,21 +135,34 @@ def demo_backbone(name="digits_cnn", filters=(16, 32, 64), convs_per_block=3):
 
 def _augment(seed):
     return ImageDataGeneratorAugmentation(
-        rotation_range=10, width_shift_range=0.1, height_shift_range=0.1,
-        zoom_range=0.1, seed=seed,
-    )  # fmt: skip
+        rotation_range=10,
+        width_shift_range=0.1,
+        height_shift_range=0.1,
+        zoom_range=0.1,
+        seed=seed,
+    )
 
 
 def pretrain_backbone(x, y=None, epochs=8, seed=0, batch_size=None, **backbone_kwargs):
     """Train `demo_backbone` on digits 0-4 (a dataset, or arrays `x, y`)
     and return its weights: the "scratch" variant on the source task."""
-    model = fit_variant("scratch", None, x, y, epochs=epochs, seed=seed,
-                        batch_size=batch_size, **backbone_kwargs)  # fmt: skip
+    model = fit_variant(
+        "scratch", None, x, y, epochs=epochs, seed=seed, batch_size=batch_size, **backbone_kwargs
+    )
     return model.backbone.get_weights()
 
 
-def fit_variant(variant, pretrained, x, y=None, epochs=30, seed=0, batch_size=None,
-                class_names=None, **backbone_kwargs):  # fmt: skip
+def fit_variant(
+    variant,
+    pretrained,
+    x,
+    y=None,
+    epochs=30,
+    seed=0,
+    batch_size=None,
+    class_names=None,
+    **backbone_kwargs,
+):
     """Train one of `VARIANTS` on the few-shot set and return the model.
 
     The three share the architecture, augmentation, optimizer and number
@@ -163,11 +180,19 @@ def fit_variant(variant, pretrained, x, y=None, epochs=30, seed=0, batch_size=No
     # 2-7 steps, and a new tf.data iterator per epoch would pay the
     # augmentation's set-up every time (3x slower here).
     model = TransferClassifier(
-        backbone, 5, preprocessing="tf", pooling="flatten", class_names=class_names,
-        augmentation=_augment(seed), train_batchnorm=variant == "scratch",
-    )  # fmt: skip
-    model.compile(optimizer=keras.optimizers.Adam(2e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
+        backbone,
+        5,
+        preprocessing="tf",
+        pooling="flatten",
+        class_names=class_names,
+        augmentation=_augment(seed),
+        train_batchnorm=variant == "scratch",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(2e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     # A dataset shuffles itself; fit() warns when asked to shuffle one.
     fit = dict(batch_size=batch_size, verbose=0, shuffle=isinstance(x, np.ndarray))
     if variant == "fine_tuning":
@@ -190,17 +215,32 @@ def summarize(per_draw):
     for k, rows in per_draw.items():
         values = {m: [r[m] for r in rows] for m in VARIANTS}
         table[k] = {m: statistics.fmean(v) for m, v in values.items()}
-        spread[k] = {m: {"std": statistics.pstdev(v), "min": min(v), "max": max(v)}
-                     for m, v in values.items()}  # fmt: skip
+        spread[k] = {
+            m: {"std": statistics.pstdev(v), "min": min(v), "max": max(v)}
+            for m, v in values.items()
+        }
         best = max(TRANSFER, key=lambda m: table[k][m])
         diff = [r[best] - r["scratch"] for r in rows]
-        gaps[k] = {"method": best, "mean": statistics.fmean(diff),
-                   "min": min(diff), "max": max(diff)}  # fmt: skip
+        gaps[k] = {
+            "method": best,
+            "mean": statistics.fmean(diff),
+            "min": min(diff),
+            "max": max(diff),
+        }
     return {"labels_per_class": table, "spread": spread, "gap": gaps}
 
 
-def run(labels_per_class=(2, 5), draws=3, epochs=30, pretrain_epochs=8, seed=0,
-        workdir=None, verbose=True, deterministic=True, workers=1):  # fmt: skip
+def run(
+    labels_per_class=(2, 5),
+    draws=3,
+    epochs=30,
+    pretrain_epochs=8,
+    seed=0,
+    workdir=None,
+    verbose=True,
+    deterministic=True,
+    workers=1,
+):
     """Run the demo and return its results.
 
     Returns a dict with `"labels_per_class"`: `{k: {method: mean test
@@ -235,18 +275,28 @@ def run(labels_per_class=(2, 5), draws=3, epochs=30, pretrain_epochs=8, seed=0,
     if not labels_per_class or any(
         isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in labels_per_class
     ):
-        raise ValueError("`labels_per_class` must be positive integers such as "
-                         f"(2, 5). Received: {labels_per_class!r}")  # fmt: skip
-    for name, value in (("draws", draws), ("epochs", epochs),
-                        ("pretrain_epochs", pretrain_epochs)):  # fmt: skip
+        raise ValueError(
+            "`labels_per_class` must be positive integers such as "
+            f"(2, 5). Received: {labels_per_class!r}"
+        )
+    for name, value in (("draws", draws), ("epochs", epochs), ("pretrain_epochs", pretrain_epochs)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"`workers` must be an integer >= 1. Received: {workers!r}")
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="keras_tl_demo_") as tmp:
-            return run(labels_per_class, draws, epochs, pretrain_epochs, seed, tmp,
-                       verbose, deterministic, workers)  # fmt: skip
+            return run(
+                labels_per_class,
+                draws,
+                epochs,
+                pretrain_epochs,
+                seed,
+                tmp,
+                verbose,
+                deterministic,
+                workers,
+            )
     start = time.time()
     _determinism(deterministic)
     keras.utils.set_random_seed(seed)
@@ -260,12 +310,17 @@ def run(labels_per_class=(2, 5), draws=3, epochs=30, pretrain_epochs=8, seed=0,
     jobs = [(d, k) for d in range(draws) for k in labels_per_class]
     with _pool(workers, len(jobs)) as pool:
         pretrain = data.image_dataset_from_directory(
-            os.path.join(workdir, "pretrain"), IMAGE_SIZE, batch_size=64, seed=seed,
+            os.path.join(workdir, "pretrain"),
+            IMAGE_SIZE,
+            batch_size=64,
+            seed=seed,
             cache=True,
-        )  # fmt: skip
+        )
         pretrained = pretrain_backbone(pretrain, epochs=pretrain_epochs, seed=seed)
-        say(f"pre-trained the backbone on digits 0-4 ({len(split['pretrain'])} images, "
-            f"{pretrain_epochs} epochs) in {time.time() - start:.0f}s")  # fmt: skip
+        say(
+            f"pre-trained the backbone on digits 0-4 ({len(split['pretrain'])} images, "
+            f"{pretrain_epochs} epochs) in {time.time() - start:.0f}s"
+        )
         args = (workdir, pretrained, epochs, seed, deterministic)
         if pool is None:
             rows = (few_shot_run(*args, d, k) for d, k in jobs)
@@ -274,11 +329,17 @@ def run(labels_per_class=(2, 5), draws=3, epochs=30, pretrain_epochs=8, seed=0,
         per_draw = {str(k): [] for k in labels_per_class}
         for (d, k), row in zip(jobs, rows):
             per_draw[str(k)].append(row)
-            say(f"draw {d + 1}/{draws}, {k:>2} labels/class: "
-                + "  ".join(f"{v} {row[v]:.3f}" for v in VARIANTS))  # fmt: skip
+            say(
+                f"draw {d + 1}/{draws}, {k:>2} labels/class: "
+                + "  ".join(f"{v} {row[v]:.3f}" for v in VARIANTS)
+            )
     result = summarize(per_draw)
-    result.update(per_draw=per_draw, draws=draws, test_images=len(split["test"]),
-                  seconds=round(time.time() - start, 1))  # fmt: skip
+    result.update(
+        per_draw=per_draw,
+        draws=draws,
+        test_images=len(split["test"]),
+        seconds=round(time.time() - start, 1),
+    )
     say("\n" + format_result(result))
     return result
 
@@ -296,13 +357,22 @@ def few_shot_run(workdir, pretrained, epochs, seed, deterministic, draw, k):
         os.path.join(workdir, "test"), IMAGE_SIZE, batch_size=128, shuffle=False
     )
     train = data.image_dataset_from_directory(
-        os.path.join(workdir, f"fewshot_draw{draw}_k{k}"), IMAGE_SIZE,
-        batch_size=16, seed=seed + draw, cache=True,
-    )  # fmt: skip
+        os.path.join(workdir, f"fewshot_draw{draw}_k{k}"),
+        IMAGE_SIZE,
+        batch_size=16,
+        seed=seed + draw,
+        cache=True,
+    )
     row = {}
     for variant in VARIANTS:
-        model = fit_variant(variant, pretrained, train, epochs=epochs, seed=seed + draw,
-                            class_names=train.class_names)  # fmt: skip
+        model = fit_variant(
+            variant,
+            pretrained,
+            train,
+            epochs=epochs,
+            seed=seed + draw,
+            class_names=train.class_names,
+        )
         row[variant] = evaluate(model, test)["accuracy"]
     return row
 
@@ -327,9 +397,10 @@ def _pool(workers, jobs):
     import multiprocessing
 
     pool = concurrent.futures.ProcessPoolExecutor(
-        min(workers, jobs), mp_context=multiprocessing.get_context("spawn"),
+        min(workers, jobs),
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_quiet_worker,
-    )  # fmt: skip
+    )
     for _ in range(min(workers, jobs)):
         pool.submit(_quiet_worker)
     return pool
@@ -357,17 +428,23 @@ def format_result(result):
         rows.append(
             [k]
             + [f"{row[m]:.3f} ± {spread[m]['std']:.3f}" for m in VARIANTS]
-            + [f"{gap['mean'] * 100:+.1f} ({gap['min'] * 100:+.1f} to "
-               f"{gap['max'] * 100:+.1f})"]  # fmt: skip
+            + [f"{gap['mean'] * 100:+.1f} ({gap['min'] * 100:+.1f} to {gap['max'] * 100:+.1f})"]
         )
-    headers = ["labels/class", "scratch", "feature extraction", "fine-tuning",
-               "gap, points (min to max)"]  # fmt: skip
-    return "\n".join([
-        f"test accuracy on {result['test_images']} held-out digits 5-9, mean ± std "
-        f"over {result['draws']} few-shot draws; gap = best transfer - scratch",
-        format_table(rows, headers),
-        f"total time {result['seconds']:.0f}s",
-    ])  # fmt: skip
+    headers = [
+        "labels/class",
+        "scratch",
+        "feature extraction",
+        "fine-tuning",
+        "gap, points (min to max)",
+    ]
+    return "\n".join(
+        [
+            f"test accuracy on {result['test_images']} held-out digits 5-9, mean ± std "
+            f"over {result['draws']} few-shot draws; gap = best transfer - scratch",
+            format_table(rows, headers),
+            f"total time {result['seconds']:.0f}s",
+        ]
+    )
 
 
 def write_json(result, path):

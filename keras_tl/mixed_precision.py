@@ -19,9 +19,7 @@ def detect_policy():
         if devices[0].platform == "tpu":
             return "mixed_bfloat16", "TPU"
         if devices[0].platform == "gpu":
-            return _gpu_policy(
-                [float(getattr(d, "compute_capability", 0) or 0) for d in devices]
-            )
+            return _gpu_policy([float(getattr(d, "compute_capability", 0) or 0) for d in devices])
         return "float32", "CPU (mixed precision is slower there)"
     if backend == "tensorflow":
         import tensorflow as tf

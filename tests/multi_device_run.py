@@ -17,8 +17,7 @@ DEVICES = 4
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 if BACKEND == "jax":
     os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + f" --xla_force_host_platform_device_count={DEVICES}"
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={DEVICES}"
     )
 
 import numpy as np  # noqa: E402
@@ -92,9 +91,7 @@ def max_diff(a, b):
 def build(engine, weighted_metrics=None, **kwargs):
     keras.utils.set_random_seed(0)
     with engine.scope():
-        model = keras_tl.TransferClassifier(
-            tiny_backbone(), 3, preprocessing="tf", **kwargs
-        )
+        model = keras_tl.TransferClassifier(tiny_backbone(), 3, preprocessing="tf", **kwargs)
         model.compile(
             optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
             loss="sparse_categorical_crossentropy",
@@ -134,18 +131,16 @@ def freeze_schedule_run(devices, out):
     initial = weights_of(model.backbone.weights)
     snap = Snapshot()
     schedule = FreezeSchedule({0: "head", 1: {"blocks": 1}}, verbose=0)
-    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
-              callbacks=[schedule, snap])  # fmt: skip
+    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[schedule, snap])
     final = weights_of(model.weights)
     backbone_final = weights_of(model.backbone.weights)
     moved = [
-        v.path for v, a, b in zip(model.backbone.weights, initial, backbone_final)
+        v.path
+        for v, a, b in zip(model.backbone.weights, initial, backbone_final)
         if not np.array_equal(a, b)
-    ]  # fmt: skip
+    ]
     out.update(
-        frozen_epoch_identical=all(
-            np.array_equal(a, b) for a, b in zip(initial, snap.frozen)
-        ),
+        frozen_epoch_identical=all(np.array_equal(a, b) for a, b in zip(initial, snap.frozen)),
         moved=moved,
         expected_moved=[w.path for w in model.backbone.trainable_weights],
         iterations=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
@@ -158,8 +153,15 @@ def gradual_run(devices):
     engine = Engine(devices)
     x, y = data(seed=1)
     model = build(engine)
-    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
-              callbacks=[GradualUnfreezing(every=1, verbose=0)])  # fmt: skip
+    model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=[GradualUnfreezing(every=1, verbose=0)],
+    )
     return weights_of(model.weights)
 
 
@@ -188,13 +190,18 @@ def main(out_dir):
     for devices in (1, DEVICES):
         engine = Engine(devices)
         model = build(engine)
-        model.fit(*data(seed=5), batch_size=8, epochs=3, shuffle=False, verbose=0,
-                  callbacks=[keras_tl.callbacks.UnfreezeOnPlateau(
-                      "loss", patience=0, min_delta=10.0, verbose=0)])  # fmt: skip
-        plateau[devices] = weights_of(model.weights)
-        results.setdefault("plateau_trainable", []).append(
-            len(model.backbone.trainable_weights)
+        model.fit(
+            *data(seed=5),
+            batch_size=8,
+            epochs=3,
+            shuffle=False,
+            verbose=0,
+            callbacks=[
+                keras_tl.callbacks.UnfreezeOnPlateau("loss", patience=0, min_delta=10.0, verbose=0)
+            ],
         )
+        plateau[devices] = weights_of(model.weights)
+        results.setdefault("plateau_trainable", []).append(len(model.backbone.trainable_weights))
     results["plateau_max_diff"] = max_diff(plateau[1], plateau[DEVICES])
 
     if BACKEND == "jax":
@@ -204,8 +211,14 @@ def main(out_dir):
 
         keras.distribution.set_distribution(None)
         reference = build(Engine(1), head_units=(16,))
-        reference.fit(*data(seed=6), batch_size=8, epochs=2, shuffle=False, verbose=0,
-                      callbacks=[FreezeSchedule({0: "head", 1: "all"}, verbose=0)])  # fmt: skip
+        reference.fit(
+            *data(seed=6),
+            batch_size=8,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            callbacks=[FreezeSchedule({0: "head", 1: "all"}, verbose=0)],
+        )
         mesh = keras.distribution.DeviceMesh((2, 2), ("batch", "model"), jax.devices())
         layout_map = keras.distribution.LayoutMap(mesh)
         layout_map["dense_0/kernel"] = (None, "model")
@@ -213,8 +226,14 @@ def main(out_dir):
             keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
         )
         sharded = build(Engine(0), head_units=(16,))
-        sharded.fit(*data(seed=6), batch_size=8, epochs=2, shuffle=False, verbose=0,
-                    callbacks=[FreezeSchedule({0: "head", 1: "all"}, verbose=0)])  # fmt: skip
+        sharded.fit(
+            *data(seed=6),
+            batch_size=8,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            callbacks=[FreezeSchedule({0: "head", 1: "all"}, verbose=0)],
+        )
         kernel = sharded.head.get_layer("dense_0").kernel.value
         results["model_parallel"] = {
             "kernel_spec": str(kernel.sharding.spec),

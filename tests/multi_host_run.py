@@ -24,9 +24,7 @@ import numpy as np  # noqa: E402
 
 
 def main(process_id, port, out):
-    keras.distribution.initialize(
-        f"localhost:{port}", num_processes=2, process_id=process_id
-    )
+    keras.distribution.initialize(f"localhost:{port}", num_processes=2, process_id=process_id)
     import keras_tl
     from tests.conftest import tiny_backbone
 
@@ -42,20 +40,25 @@ def main(process_id, port, out):
         y = rng.integers(0, 3, 32)
         train = keras_tl.data.from_arrays(x, y, batch_size=8, shuffle=False)
         model.fit(
-            train, epochs=2, verbose=0,
+            train,
+            epochs=2,
+            verbose=0,
             callbacks=[keras_tl.callbacks.FreezeSchedule({0: "head", 1: "all"}, verbose=0)],
-        )  # fmt: skip
+        )
         final = [np.asarray(w.value.addressable_data(0)) for w in model.weights]
     with open(out, "w") as f:
-        json.dump({
-            "processes": jax.process_count(),
-            "devices": devices,
-            "local_devices": jax.local_device_count(),
-            "checksum": float(sum(float(np.sum(w)) for w in final)),
-            "backbone_moved": not np.array_equal(
-                initial, np.asarray(kernel.value.addressable_data(0))
-            ),
-        }, f)  # fmt: skip
+        json.dump(
+            {
+                "processes": jax.process_count(),
+                "devices": devices,
+                "local_devices": jax.local_device_count(),
+                "checksum": float(sum(float(np.sum(w)) for w in final)),
+                "backbone_moved": not np.array_equal(
+                    initial, np.asarray(kernel.value.addressable_data(0))
+                ),
+            },
+            f,
+        )
 
 
 if __name__ == "__main__":

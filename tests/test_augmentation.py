@@ -44,10 +44,13 @@ def legacy_affine(img, params, fill_mode="nearest", cval=0.0, order=1):
     return legacy.apply_affine_transform(
         np.asarray(img, "float64"),
         **{k: params.get(k, v) for k, v in keys.items()},
-        row_axis=0, col_axis=1, channel_axis=2,
+        row_axis=0,
+        col_axis=1,
+        channel_axis=2,
         fill_mode="grid-wrap" if fill_mode == "wrap" else fill_mode,
-        cval=cval, order=order,
-    )  # fmt: skip
+        cval=cval,
+        order=order,
+    )
 
 
 def sample_images(n=8, size=20):
@@ -69,11 +72,17 @@ N = 4000
 # Our key <- the generator's key drawn from the same argument (its `tx`
 # comes from height_shift_range: the legacy axis swap, see the pixels).
 DRAWN_AS = {
-    "theta": "theta", "shear": "shear", "zoom_x": "zx", "zoom_y": "zy",
-    "shift_x": "ty", "shift_y": "tx", "flip_h": "flip_horizontal",
-    "flip_v": "flip_vertical", "channel_shift": "channel_shift_intensity",
+    "theta": "theta",
+    "shear": "shear",
+    "zoom_x": "zx",
+    "zoom_y": "zy",
+    "shift_x": "ty",
+    "shift_y": "tx",
+    "flip_h": "flip_horizontal",
+    "flip_v": "flip_vertical",
+    "channel_shift": "channel_shift_intensity",
     "brightness": "brightness",
-}  # fmt: skip
+}
 SHAPE = (20, 50, 1)  # not square: each shift must scale by its own side
 
 
@@ -87,8 +96,9 @@ def legacy_draws(shape=SHAPE, **kwargs):
     gen = IDG(**kwargs)
     np.random.seed(0)
     draws = [gen.get_random_transform(shape) for _ in range(N)]
-    return {k: np.array([d[k] for d in draws], "float64") for k in draws[0]
-            if draws[0][k] is not None}  # fmt: skip
+    return {
+        k: np.array([d[k] for d in draws], "float64") for k in draws[0] if draws[0][k] is not None
+    }
 
 
 def assert_same_distribution(a, b, name):
@@ -152,10 +162,17 @@ def test_the_distribution_check_has_power():
 def test_parameters_are_independent_even_with_an_int_seed():
     # One int seed used for every draw used to give zoom_x == zoom_y and
     # shift_x == shift_y.
-    kwargs = dict(rotation_range=40, width_shift_range=0.2, height_shift_range=0.2,
-                  shear_range=20, zoom_range=0.3, horizontal_flip=True,
-                  vertical_flip=True, channel_shift_range=10,
-                  brightness_range=(0.5, 1.5))  # fmt: skip
+    kwargs = dict(
+        rotation_range=40,
+        width_shift_range=0.2,
+        height_shift_range=0.2,
+        shear_range=20,
+        zoom_range=0.3,
+        horizontal_flip=True,
+        vertical_flip=True,
+        channel_shift_range=10,
+        brightness_range=(0.5, 1.5),
+    )
     draws = ours_draws(seed=7, shape=(32, 32, 1), **kwargs)
     assert set(draws) == set(DRAWN_AS)
     corr = np.corrcoef(np.stack(list(draws.values())))
@@ -169,13 +186,29 @@ def test_parameters_are_independent_even_with_an_int_seed():
 # upstream: test_random_transforms (ImageDataGenerator)
 def test_random_transforms():
     x = keras.ops.zeros((1, 28, 28, 2))
-    layer = Aug(rotation_range=90.0, width_shift_range=0.1, height_shift_range=0.1,
-                shear_range=0.5, zoom_range=0.2, channel_shift_range=0.1,
-                brightness_range=(1, 5), horizontal_flip=True, vertical_flip=True)  # fmt: skip
+    layer = Aug(
+        rotation_range=90.0,
+        width_shift_range=0.1,
+        height_shift_range=0.1,
+        shear_range=0.5,
+        zoom_range=0.2,
+        channel_shift_range=0.1,
+        brightness_range=(1, 5),
+        horizontal_flip=True,
+        vertical_flip=True,
+    )
     t1 = layer.get_random_transformation(x, seed=1)
     t2 = layer.get_random_transformation(x, seed=2)
-    continuous = ("theta", "shift_x", "shift_y", "shear", "zoom_x", "zoom_y",
-                  "channel_shift", "brightness")  # fmt: skip
+    continuous = (
+        "theta",
+        "shift_x",
+        "shift_y",
+        "shear",
+        "zoom_x",
+        "zoom_y",
+        "channel_shift",
+        "brightness",
+    )
     for key in continuous:
         assert float(t1[key][0]) != 0, key
         assert float(t1[key][0]) != float(t2[key][0]), key
@@ -246,9 +279,13 @@ def test_deterministic_transform():
     np.testing.assert_allclose(apply(layer, x, {"flip_vertical": True}), x[::-1], rtol=1e-6)
     np.testing.assert_allclose(apply(layer, x, {"flip_horizontal": True}), x[:, ::-1], rtol=1e-6)
     x = np.ones((3, 3, 3))
-    x_rotated = np.array([[[0.0] * 3, [1.0] * 3, [0.0] * 3],
-                          [[1.0] * 3, [1.0] * 3, [1.0] * 3],
-                          [[0.0] * 3, [1.0] * 3, [0.0] * 3]])  # fmt: skip
+    x_rotated = np.array(
+        [
+            [[0.0] * 3, [1.0] * 3, [0.0] * 3],
+            [[1.0] * 3, [1.0] * 3, [1.0] * 3],
+            [[0.0] * 3, [1.0] * 3, [0.0] * 3],
+        ]
+    )
     got = apply(layer, x, {"theta": 45})
     np.testing.assert_allclose(got, x_rotated, atol=1e-6)
     assert (got[[0, 0, 2, 2], [0, 2, 0, 2]] == 0).all()  # exactly cval
@@ -269,9 +306,13 @@ def test_translation():
     x_up[0, 1] = x_dn[2, 1] = x_left[1, 0] = x_right[1, 2] = 1
     layer = Aug()
     for t, want in (
-        ({"tx": 1}, x_left), ({"tx": -1}, x_right), ({"ty": 1}, x_up), ({"ty": -1}, x_dn),
-        ({"shift_x": 1}, x_left), ({"shift_y": -1}, x_dn),
-    ):  # fmt: skip
+        ({"tx": 1}, x_left),
+        ({"tx": -1}, x_right),
+        ({"ty": 1}, x_up),
+        ({"ty": -1}, x_dn),
+        ({"shift_x": 1}, x_left),
+        ({"shift_y": -1}, x_dn),
+    ):
         np.testing.assert_array_equal(apply(layer, x[..., None], t)[..., 0], want)
 
 
@@ -291,10 +332,18 @@ def test_any_subset_of_keys_transforms():
 def test_same_pixels_as_the_generator_for_its_own_random_transforms():
     # The generator's whole apply_transform (affine, channel shift, flips,
     # brightness) from its own get_random_transform dicts.
-    kwargs = dict(rotation_range=30, width_shift_range=0.1, height_shift_range=0.1,
-                  shear_range=10, zoom_range=0.2, channel_shift_range=20,
-                  brightness_range=(0.7, 1.3), horizontal_flip=True,
-                  vertical_flip=True, fill_mode="reflect")  # fmt: skip
+    kwargs = dict(
+        rotation_range=30,
+        width_shift_range=0.1,
+        height_shift_range=0.1,
+        shear_range=10,
+        zoom_range=0.2,
+        channel_shift_range=20,
+        brightness_range=(0.7, 1.3),
+        horizontal_flip=True,
+        vertical_flip=True,
+        fill_mode="reflect",
+    )
     gen, layer = IDG(**kwargs), Aug(**kwargs)
     img = np.random.default_rng(2).uniform(0, 255, (SIZE, SIZE, 3)).astype("float32")
     np.random.seed(5)
@@ -340,8 +389,7 @@ def test_exact_quarter_turns_keep_their_border():
 def test_flips_folded_into_the_affine_equal_flipping_after_it():
     img = np.random.default_rng(3).uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
     layer = Aug(rotation_range=1, horizontal_flip=True, vertical_flip=True)
-    base = {"theta": np.array([12.0, -7.0], "float32"),
-            "zoom_x": np.array([1.1, 0.9], "float32")}  # fmt: skip
+    base = {"theta": np.array([12.0, -7.0], "float32"), "zoom_x": np.array([1.1, 0.9], "float32")}
     plain = apply(layer, img, base)
     flipped = dict(base, flip_h=np.array([True, False]), flip_v=np.array([False, True]))
     got = apply(layer, img, flipped)
@@ -359,8 +407,10 @@ def test_zoom_above_one_zooms_out():
 
 # upstream: test_image_data_generator_flow (its interpolation_order=0 case)
 def test_nearest_interpolation_keeps_label_values():
-    labels = np.array([[2, 2, 0, 2, 2], [1, 3, 2, 3, 1], [2, 1, 0, 1, 2],
-                       [3, 1, 0, 2, 0], [3, 1, 3, 2, 1]], "float32")  # fmt: skip
+    labels = np.array(
+        [[2, 2, 0, 2, 2], [1, 3, 2, 3, 1], [2, 1, 0, 1, 2], [3, 1, 0, 2, 0], [3, 1, 3, 2, 1]],
+        "float32",
+    )
     layer = Aug(rotation_range=90.0, interpolation_order=0, seed=123)
     out = np.asarray(layer(np.repeat(labels[None, ..., None], 8, 0), training=True))
     assert set(np.unique(out)) <= {0.0, 1.0, 2.0, 3.0}
@@ -428,9 +478,7 @@ def test_flips_brightness_channel_shift_rescale():
     y = np.asarray(shift(img))
     assert y.min() >= img.min() and y.max() <= img.max()  # clipped to own range
     scaled = Aug(rescale=1 / 255.0)
-    np.testing.assert_allclose(
-        np.asarray(scaled(img, training=False)), img / 255.0, rtol=1e-6
-    )
+    np.testing.assert_allclose(np.asarray(scaled(img, training=False)), img / 255.0, rtol=1e-6)
 
 
 # Standardization and adapt()
@@ -440,8 +488,12 @@ def test_featurewise_and_zca_match_legacy_fit():
     rng = np.random.default_rng(0)
     data = rng.uniform(0, 255, (40, 6, 6, 3)).astype("float32")
     data[..., 0] *= 0.5
-    kw = dict(featurewise_center=True, featurewise_std_normalization=True,
-              zca_whitening=True, rescale=1 / 255.0)  # fmt: skip
+    kw = dict(
+        featurewise_center=True,
+        featurewise_std_normalization=True,
+        zca_whitening=True,
+        rescale=1 / 255.0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the generator's "overrides" notes
         gen = IDG(**kw)
@@ -468,8 +520,12 @@ def test_adapt_with_augment_as_the_generator_fit():
     rng = np.random.default_rng(0)
     data = np.zeros((48, 16, 16, 3), "float32")
     data[:, 4:12, 4:12] = rng.uniform(150, 250, (48, 8, 8, 3))
-    kw = dict(featurewise_center=True, featurewise_std_normalization=True,
-              zoom_range=[1.5, 2.0], fill_mode="constant")  # fmt: skip
+    kw = dict(
+        featurewise_center=True,
+        featurewise_std_normalization=True,
+        zoom_range=[1.5, 2.0],
+        fill_mode="constant",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gen = IDG(**kw)
@@ -488,13 +544,25 @@ def test_adapt_with_augment_as_the_generator_fit():
     np.testing.assert_array_equal(np.asarray(again.mean), np.asarray(layer.mean))
     again.adapt(data, augment=True, rounds=3, seed=2)
     assert not np.array_equal(np.asarray(again.mean), np.asarray(layer.mean))
-    big = dict(featurewise_center=True, samplewise_center=True,
-               featurewise_std_normalization=True, samplewise_std_normalization=True,
-               zca_whitening=True, rotation_range=90.0, width_shift_range=0.1,
-               height_shift_range=0.1, shear_range=0.5, zoom_range=(0.2, 0.2),
-               channel_shift_range=0.0, brightness_range=(1, 5), fill_mode="nearest",
-               cval=0.5, horizontal_flip=True, vertical_flip=True,
-               interpolation_order=1)  # fmt: skip
+    big = dict(
+        featurewise_center=True,
+        samplewise_center=True,
+        featurewise_std_normalization=True,
+        samplewise_std_normalization=True,
+        zca_whitening=True,
+        rotation_range=90.0,
+        width_shift_range=0.1,
+        height_shift_range=0.1,
+        shear_range=0.5,
+        zoom_range=(0.2, 0.2),
+        channel_shift_range=0.0,
+        brightness_range=(1, 5),
+        fill_mode="nearest",
+        cval=0.5,
+        horizontal_flip=True,
+        vertical_flip=True,
+        interpolation_order=1,
+    )
     for shape in ((32, 10, 10, 3), (32, 10, 10, 1), (32, 4, 4, 1)):
         x = rng.random(shape).astype("float32")
         layer = Aug(**big)
@@ -505,9 +573,13 @@ def test_adapt_with_augment_as_the_generator_fit():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [(dict(rounds=0), "rounds"), (dict(rounds=1.5), "rounds"),
-     (dict(augment="yes"), "augment"), (dict(seed="1"), "seed")],
-)  # fmt: skip
+    [
+        (dict(rounds=0), "rounds"),
+        (dict(rounds=1.5), "rounds"),
+        (dict(augment="yes"), "augment"),
+        (dict(seed="1"), "seed"),
+    ],
+)
 def test_adapt_arguments_are_checked(kwargs, name):
     with pytest.raises(ValueError, match=name):
         Aug(featurewise_center=True).adapt(np.zeros((2, 4, 4, 3)), **kwargs)
@@ -534,13 +606,25 @@ def test_fit_rescale():
 # upstream: test_image_data_generator, test_batch_standardize
 def test_image_data_generator():
     for images in sample_images():
-        layer = Aug(featurewise_center=True, samplewise_center=True,
-                    featurewise_std_normalization=True, samplewise_std_normalization=True,
-                    zca_whitening=True, rotation_range=90.0, width_shift_range=0.1,
-                    height_shift_range=0.1, shear_range=0.5, zoom_range=0.2,
-                    channel_shift_range=0.0, brightness_range=(1, 5), fill_mode="nearest",
-                    cval=0.5, horizontal_flip=True, vertical_flip=True,
-                    interpolation_order=1)  # fmt: skip
+        layer = Aug(
+            featurewise_center=True,
+            samplewise_center=True,
+            featurewise_std_normalization=True,
+            samplewise_std_normalization=True,
+            zca_whitening=True,
+            rotation_range=90.0,
+            width_shift_range=0.1,
+            height_shift_range=0.1,
+            shear_range=0.5,
+            zoom_range=0.2,
+            channel_shift_range=0.0,
+            brightness_range=(1, 5),
+            fill_mode="nearest",
+            cval=0.5,
+            horizontal_flip=True,
+            vertical_flip=True,
+            interpolation_order=1,
+        )
         layer.adapt(images, augment=True)
         out = np.asarray(layer(images, training=True))
         assert out.shape == images.shape and np.isfinite(out).all()
@@ -549,9 +633,14 @@ def test_image_data_generator():
 # upstream: test_image_data_generator_invalid_data (and tf-keras' "Invalid
 # number of channels: will work but raise a warning")
 def test_image_data_generator_invalid_data():
-    layer = Aug(featurewise_center=True, samplewise_center=True,
-                featurewise_std_normalization=True, samplewise_std_normalization=True,
-                zca_whitening=True, data_format="channels_last")  # fmt: skip
+    layer = Aug(
+        featurewise_center=True,
+        samplewise_center=True,
+        featurewise_std_normalization=True,
+        samplewise_std_normalization=True,
+        zca_whitening=True,
+        data_format="channels_last",
+    )
     with pytest.raises(ValueError, match="adapt"):
         layer.adapt(np.random.random((3, 10, 10)))
     with pytest.raises(ValueError, match="height, width, channels"):
@@ -655,8 +744,14 @@ def test_inactive_at_inference_and_seeded():
 def test_inside_tf_data_on_any_backend():
     tf = pytest.importorskip("tensorflow")
     x = np.random.default_rng(2).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
-    layer = Aug(rotation_range=20, zoom_range=0.2, horizontal_flip=True,
-                brightness_range=(0.8, 1.2), fill_mode="constant", seed=1)  # fmt: skip
+    layer = Aug(
+        rotation_range=20,
+        zoom_range=0.2,
+        horizontal_flip=True,
+        brightness_range=(0.8, 1.2),
+        fill_mode="constant",
+        seed=1,
+    )
     ds = tf.data.Dataset.from_tensor_slices(x).batch(4).map(lambda b: layer(b, training=True))
     epochs = [np.concatenate([np.asarray(b) for b in ds]) for _ in range(2)]
     assert epochs[0].shape == x.shape and np.isfinite(epochs[0]).all()
@@ -681,12 +776,21 @@ def test_one_compiled_function_per_process():
 def test_trains_inside_a_model():
     x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
     y = np.arange(8) % 2
-    model = keras.Sequential([
-        keras.Input((16, 16, 3)),
-        Aug(rotation_range=20, width_shift_range=0.1, horizontal_flip=True,
-            brightness_range=(0.8, 1.2), rescale=1 / 255.0, seed=0),
-        keras.layers.Flatten(), keras.layers.Dense(2),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            Aug(
+                rotation_range=20,
+                width_shift_range=0.1,
+                horizontal_flip=True,
+                brightness_range=(0.8, 1.2),
+                rescale=1 / 255.0,
+                seed=0,
+            ),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2),
+        ]
+    )
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -694,10 +798,15 @@ def test_trains_inside_a_model():
 
 def test_serialization_round_trip(tmp_path):
     layer = Aug(
-        rotation_range=40, width_shift_range=[1, 2], height_shift_range=3,
-        zoom_range=[0.8, 1.3], featurewise_center=True, seed=4,
-        brightness_range=(0.9, 1.1), fill_mode="wrap",
-    )  # fmt: skip
+        rotation_range=40,
+        width_shift_range=[1, 2],
+        height_shift_range=3,
+        zoom_range=[0.8, 1.3],
+        featurewise_center=True,
+        seed=4,
+        brightness_range=(0.9, 1.1),
+        fill_mode="wrap",
+    )
     layer.adapt(np.full((4, 8, 8, 3), 10.0, "float32"))
     model = keras.Sequential([keras.Input((8, 8, 3)), layer])
     model.save(tmp_path / "aug.keras")
@@ -716,9 +825,11 @@ def test_composes_with_modern_keras_policies():
     x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     labels = keras.ops.one_hot(np.array([0, 1, 0, 1]), 2)
     pipeline = keras.layers.Pipeline(
-        [Aug(rotation_range=20, horizontal_flip=True, seed=1),
-         keras.layers.RandAugment(value_range=(0, 255), seed=1)]
-    )  # fmt: skip
+        [
+            Aug(rotation_range=20, horizontal_flip=True, seed=1),
+            keras.layers.RandAugment(value_range=(0, 255), seed=1),
+        ]
+    )
     assert tuple(pipeline(x).shape) == (4, 32, 32, 3)
     mixed = keras.layers.MixUp(seed=1)({"images": pipeline(x), "labels": labels})
     assert tuple(mixed["labels"].shape) == (4, 2)
@@ -743,11 +854,13 @@ def test_composes_with_keras_cv_inside_a_transfer_classifier(tmp_path):
     import keras_tl
     from tests.conftest import tiny_backbone
 
-    pipeline = keras.layers.Pipeline([
-        Aug(rotation_range=20, zoom_range=0.1, horizontal_flip=True, seed=1),
-        keras_cv.layers.GridMask(seed=1),
-        keras_cv.layers.RandomCutout(0.2, 0.2, seed=1),
-    ])  # fmt: skip
+    pipeline = keras.layers.Pipeline(
+        [
+            Aug(rotation_range=20, zoom_range=0.1, horizontal_flip=True, seed=1),
+            keras_cv.layers.GridMask(seed=1),
+            keras_cv.layers.RandomCutout(0.2, 0.2, seed=1),
+        ]
+    )
     model = keras_tl.TransferClassifier(tiny_backbone(), 3, augmentation=pipeline)
     x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     assert tuple(model(x, training=True).shape) == (4, 3)
@@ -773,9 +886,12 @@ def test_keras_cv_layers_in_a_dataset_augment_list(tmp_path):
             pixels = np.full((16, 16, 3), 60 + 120 * (c == "b"), "uint8")
             Image.fromarray(pixels).save(tmp_path / c / f"{i}.png")
     ds = keras_tl.data.image_dataset_from_directory(
-        tmp_path, image_size=(16, 16), batch_size=4, seed=0,
+        tmp_path,
+        image_size=(16, 16),
+        batch_size=4,
+        seed=0,
         augment=[{"horizontal_flip": True}, keras_cv.layers.GridMask(seed=1)],
-    )  # fmt: skip
+    )
     images, labels = next(iter(ds))
     assert tuple(images.shape) == (4, 16, 16, 3) and tuple(labels.shape) == (4,)
     # GridMask blanks part of every image: some pixels are 0 now.

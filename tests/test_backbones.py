@@ -12,15 +12,30 @@ from keras_tl import backbones
 from keras_tl.layers import BackbonePreprocessing
 
 FAMILIES = {
-    "vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "resnet50_v2",
-    "resnet101_v2", "resnet152_v2", "inception_v3", "inception_resnet_v2",
-    "xception", "mobilenet", "mobilenet_v2", "mobilenet_v3_small",
-    "mobilenet_v3_large", "densenet121", "densenet169", "densenet201",
-    "nasnet_mobile", "nasnet_large",
+    "vgg16",
+    "vgg19",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet50_v2",
+    "resnet101_v2",
+    "resnet152_v2",
+    "inception_v3",
+    "inception_resnet_v2",
+    "xception",
+    "mobilenet",
+    "mobilenet_v2",
+    "mobilenet_v3_small",
+    "mobilenet_v3_large",
+    "densenet121",
+    "densenet169",
+    "densenet201",
+    "nasnet_mobile",
+    "nasnet_large",
     *(f"efficientnet_b{i}" for i in range(8)),
     *(f"efficientnet_v2_{v}" for v in ("b0", "b1", "b2", "b3", "s", "m", "l")),
     *(f"convnext_{s}" for s in ("tiny", "small", "base", "large", "xlarge")),
-}  # fmt: skip
+}
 
 
 def test_registry_covers_every_keras_applications_family():
@@ -74,26 +89,35 @@ def _preprocess_reference(spec, x):
 
 @pytest.mark.parametrize(
     "name",
-    ["vgg16", "resnet50", "resnet50_v2", "inception_v3", "xception",
-     "mobilenet", "mobilenet_v2", "mobilenet_v3_small", "densenet121",
-     "nasnet_mobile", "efficientnet_b0", "efficientnet_v2_b0",
-     "convnext_tiny", "inception_resnet_v2", "vgg19"],
-)  # fmt: skip
+    [
+        "vgg16",
+        "resnet50",
+        "resnet50_v2",
+        "inception_v3",
+        "xception",
+        "mobilenet",
+        "mobilenet_v2",
+        "mobilenet_v3_small",
+        "densenet121",
+        "nasnet_mobile",
+        "efficientnet_b0",
+        "efficientnet_v2_b0",
+        "convnext_tiny",
+        "inception_resnet_v2",
+        "vgg19",
+    ],
+)
 def test_preprocessing_matches_keras_applications(name, images):
     spec = backbones.get_spec(name)
     ours = np.asarray(BackbonePreprocessing(spec.preprocessing)(images))
-    np.testing.assert_allclose(
-        ours, _preprocess_reference(spec, images), rtol=1e-5, atol=1e-4
-    )
+    np.testing.assert_allclose(ours, _preprocess_reference(spec, images), rtol=1e-5, atol=1e-4)
 
 
 def test_every_family_has_a_preprocessing_check():
     modules = {backbones.get_spec(n).module for n in FAMILIES}
     checked = {
         backbones.get_spec(n).module
-        for n in test_preprocessing_matches_keras_applications.pytestmark[
-            0
-        ].args[1]
+        for n in test_preprocessing_matches_keras_applications.pytestmark[0].args[1]
     }
     assert modules == checked
 

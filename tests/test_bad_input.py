@@ -83,9 +83,11 @@ def test_weights_none_trains_from_scratch_and_learns():
     x, y = _colour_task(n_per_class=8)
     model = keras_tl.TransferClassifier("mobilenet_v3_small", 3, **SMALL)
     assert model.train_batchnorm
-    assert len(model.backbone.trainable_weights) == len(
-        [w for w in model.backbone.weights if w.trainable]
-    ) > 100
+    assert (
+        len(model.backbone.trainable_weights)
+        == len([w for w in model.backbone.weights if w.trainable])
+        > 100
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
@@ -99,18 +101,12 @@ def test_weights_none_trains_from_scratch_and_learns():
 
 def test_pretrained_weights_file_starts_frozen_with_batchnorm_frozen(tmp_path):
     path = str(tmp_path / "mobilenet_v2_32.weights.h5")
-    source, _ = keras_tl.backbones.build_backbone(
-        "mobilenet_v2", (32, 32, 3), weights=None
-    )
+    source, _ = keras_tl.backbones.build_backbone("mobilenet_v2", (32, 32, 3), weights=None)
     source.save_weights(path)
-    model = keras_tl.TransferClassifier(
-        "mobilenet_v2", 3, input_shape=(32, 32, 3), weights=path
-    )
+    model = keras_tl.TransferClassifier("mobilenet_v2", 3, input_shape=(32, 32, 3), weights=path)
     assert not model.train_batchnorm
     assert model.backbone.trainable_weights == []
-    np.testing.assert_array_equal(
-        np.array(model.backbone.weights[0]), np.array(source.weights[0])
-    )
+    np.testing.assert_array_equal(np.array(model.backbone.weights[0]), np.array(source.weights[0]))
 
 
 # Constructor arguments: each bad value names its argument
@@ -175,9 +171,13 @@ def _fit_with(callbacks, epochs, images, labels):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(
-            images, labels, epochs=epochs, batch_size=4, verbose=0,
+            images,
+            labels,
+            epochs=epochs,
+            batch_size=4,
+            verbose=0,
             callbacks=callbacks,
-        )  # fmt: skip
+        )
     return model, [str(w.message) for w in caught if "FreezeSchedule" in str(w.message)]
 
 

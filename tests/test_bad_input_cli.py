@@ -34,32 +34,59 @@ def fails(argv, capsys):
 @pytest.mark.parametrize(
     "flag, value",
     [
-        ("--lr", "-1"), ("--lr", "0"), ("--lr", "nan"),
-        ("--epochs", "-1"), ("--fine-tune-epochs", "-1"),
-        ("--image-size", "0"), ("--image-size", "-32"), ("--batch-size", "0"),
-        ("--validation-split", "1"), ("--validation-split", "-0.1"),
-        ("--dropout", "1"), ("--dropout", "-0.5"),
-        ("--fine-tune-lr-ratio", "0"), ("--fine-tune-lr-ratio", "nan"),
-        ("--unfreeze-blocks", "-1"), ("--unfreeze-blocks", "two"),
-        ("--head-units", "0"), ("--head-units", "1024,x"), ("--head-units", "1.5"),
-        ("--weights", "no_such_file.h5"), ("--seed", "-1"),
+        ("--lr", "-1"),
+        ("--lr", "0"),
+        ("--lr", "nan"),
+        ("--epochs", "-1"),
+        ("--fine-tune-epochs", "-1"),
+        ("--image-size", "0"),
+        ("--image-size", "-32"),
+        ("--batch-size", "0"),
+        ("--validation-split", "1"),
+        ("--validation-split", "-0.1"),
+        ("--dropout", "1"),
+        ("--dropout", "-0.5"),
+        ("--fine-tune-lr-ratio", "0"),
+        ("--fine-tune-lr-ratio", "nan"),
+        ("--unfreeze-blocks", "-1"),
+        ("--unfreeze-blocks", "two"),
+        ("--head-units", "0"),
+        ("--head-units", "1024,x"),
+        ("--head-units", "1.5"),
+        ("--weights", "no_such_file.h5"),
+        ("--seed", "-1"),
     ],
-)  # fmt: skip
+)
 def test_bad_train_values_fail_in_argparse(flag, value, tmp_path, capsys):
     line = fails(["train", str(tmp_path), flag, value], capsys)
     assert line.startswith(f"keras-tl: error: argument {flag}: "), line
 
 
 def test_bad_values_of_other_commands(capsys):
-    assert "argument --batch-size" in fails(["evaluate", "m.keras", "d", "--batch-size", "0"], capsys)
+    assert "argument --batch-size" in fails(
+        ["evaluate", "m.keras", "d", "--batch-size", "0"], capsys
+    )
     assert "argument --epochs" in fails(["demo", "--epochs", "-3"], capsys)
     assert "required: data_dir" in fails(["train"], capsys)
 
 
 def test_good_values_parse():
     args = cli.build_parser().parse_args(
-        ["train", "d", "--unfreeze-blocks", "ALL", "--head-units", "1024, 256",
-         "--weights", "None", "--validation-split", "0", "--epochs", "0"])  # fmt: skip
+        [
+            "train",
+            "d",
+            "--unfreeze-blocks",
+            "ALL",
+            "--head-units",
+            "1024, 256",
+            "--weights",
+            "None",
+            "--validation-split",
+            "0",
+            "--epochs",
+            "0",
+        ]
+    )
     assert args.unfreeze_blocks == "all" and args.head_units == (1024, 256)
     assert args.weights is None and args.validation_split == 0.0 and args.epochs == 0
     defaults = cli.build_parser().parse_args(["train", "d"])
@@ -79,9 +106,16 @@ def test_train_checks_before_reading_data(tmp_path, capsys):
 def test_augment_words_are_booleans_not_truthy_strings():
     parsed = cli._parse_augment(
         "horizontal_flip=false,vertical_flip=TRUE,fill_mode=nearest,zoom_range=[0.9,1.1],"
-        "brightness_range=(0.8,1.2),cval=None,rescale=none,featurewise_center=False")  # fmt: skip
-    assert parsed == {"horizontal_flip": False, "vertical_flip": True, "fill_mode": "nearest",
-                      "zoom_range": [0.9, 1.1], "brightness_range": (0.8, 1.2), "cval": None}  # fmt: skip
+        "brightness_range=(0.8,1.2),cval=None,rescale=none,featurewise_center=False"
+    )
+    assert parsed == {
+        "horizontal_flip": False,
+        "vertical_flip": True,
+        "fill_mode": "nearest",
+        "zoom_range": [0.9, 1.1],
+        "brightness_range": (0.8, 1.2),
+        "cval": None,
+    }
     assert cli._parse_augment("horizontal_flip=No")["horizontal_flip"] is False
     assert cli._parse_augment("horizontal_flip=yes")["horizontal_flip"] is True
     assert cli._parse_augment("fill_mode='wrap'")["fill_mode"] == "wrap"
@@ -100,7 +134,10 @@ def test_augment_words_are_booleans_not_truthy_strings():
         ("featurewise_center=True", "--augment featurewise_center=True: not needed"),
         ("samplewise_std_normalization=yes", "skew training against evaluation and predict"),
         ("zca_whitening=1", "--augment zca_whitening=1: not needed"),
-        ("rotaton_range=10", "--augment rotaton_range: not an augmentation keyword; did you mean rotation_range?"),
+        (
+            "rotaton_range=10",
+            "--augment rotaton_range: not an augmentation keyword; did you mean rotation_range?",
+        ),
         ("validation_split=0.2", "--augment validation_split: use --validation-split"),
         ("preprocessing_function=f", "--augment preprocessing_function: a Python function"),
         ("rotation_range", "--augment expects key=value pairs"),
@@ -108,7 +145,7 @@ def test_augment_words_are_booleans_not_truthy_strings():
         ("fill_mode=bogus", "--augment: `fill_mode` must be one of"),
         ("rotation_range=-5", "--augment: `rotation_range` must be a number >= 0"),
     ],
-)  # fmt: skip
+)
 def test_bad_augment_is_refused(augment, message, tmp_path, capsys):
     assert message in fails(["train", str(tmp_path), "--augment", augment], capsys)
 
@@ -128,33 +165,58 @@ def test_library_messages_use_cli_spelling(xray, capsys):  # noqa: F811
     line = fails(["train", str(xray), "--backbone", "nasnet_mobile", "--image-size", "64"], capsys)
     assert "Use that size, or --weights none" in line and "weights=None" not in line, line
     # 10% of 8 images rounds down to no validation image
-    line = fails(["train", str(xray / "train"), "--validation-split", "0.1", "--weights", "none"], capsys)
-    assert "--validation-split 0.1 of 8 image(s)" in line and "Use --validation-split of" in line, line
+    line = fails(
+        ["train", str(xray / "train"), "--validation-split", "0.1", "--weights", "none"], capsys
+    )
+    assert "--validation-split 0.1 of 8 image(s)" in line and "Use --validation-split of" in line, (
+        line
+    )
     out = xray.parent / "out"
-    line = fails(["train", str(xray), "--weights", "none", "--image-size", "32",
-                  "--unfreeze-blocks", "100", "--output", str(out)], capsys)  # fmt: skip
-    assert re.search(r"--unfreeze-blocks 100: mobilenet_v2 has \d+ blocks; use \d+ or less, or all$", line), line
+    line = fails(
+        [
+            "train",
+            str(xray),
+            "--weights",
+            "none",
+            "--image-size",
+            "32",
+            "--unfreeze-blocks",
+            "100",
+            "--output",
+            str(out),
+        ],
+        capsys,
+    )
+    assert re.search(
+        r"--unfreeze-blocks 100: mobilenet_v2 has \d+ blocks; use \d+ or less, or all$", line
+    ), line
     assert not out.exists()
     text = cli.cli_spelling("or pass weights='/path/to/that/file.h5', or weights=None to train")
     assert text == "or pass --weights /path/to/that/file.h5, or --weights none to train"
     line = fails(["train", str(xray), "--devices", "64"], capsys)
     assert re.match(r"keras-tl: error: --devices 64 but \d+ device\(s\) are visible", line), line
-    assert cli.cli_spelling("must divide by 2. Received: batch_size=3") == "must divide by 2. Received: --batch-size 3"
+    assert (
+        cli.cli_spelling("must divide by 2. Received: batch_size=3")
+        == "must divide by 2. Received: --batch-size 3"
+    )
 
 
 def test_a_weights_file_that_does_not_load(xray, tmp_path, capsys):  # noqa: F811
     garbage = tmp_path / "w.h5"
     garbage.write_text("not weights")
     line = fails(["train", str(xray), "--image-size", "32", "--weights", str(garbage)], capsys)
-    assert line.startswith(f"keras-tl: error: --weights {garbage}: not mobilenet_v2 weights Keras "
-                           "can load at --image-size 32 ("), line  # fmt: skip
+    assert line.startswith(
+        f"keras-tl: error: --weights {garbage}: not mobilenet_v2 weights Keras "
+        "can load at --image-size 32 ("
+    ), line
 
 
 @pytest.fixture
 def tiny_model(tmp_path):
     def save(class_names, num_classes=2):
-        model = keras_tl.TransferClassifier(tiny_backbone(), num_classes, preprocessing="tf",
-                                            class_names=class_names)  # fmt: skip
+        model = keras_tl.TransferClassifier(
+            tiny_backbone(), num_classes, preprocessing="tf", class_names=class_names
+        )
         path = str(tmp_path / f"tiny_{len(class_names or ())}_{num_classes}.keras")
         model.save(path)
         return path
@@ -189,10 +251,13 @@ def test_predict_names_the_bad_file(xray, tmp_path, tiny_model, capsys):  # noqa
     model = tiny_model(["normal", "pneumonia"])
     good = str(xray / "test" / "normal" / "0.jpg")
     assert fails(["predict", model, good, "missing.jpg"], capsys) == (
-        "keras-tl: error: missing.jpg does not exist")
+        "keras-tl: error: missing.jpg does not exist"
+    )
     text = tmp_path / "notes.png"
     text.write_text("hello")
-    assert fails(["predict", model, str(text)], capsys).startswith(f"keras-tl: error: {text} is not an image")
+    assert fails(["predict", model, str(text)], capsys).startswith(
+        f"keras-tl: error: {text} is not an image"
+    )
     # right signature and end marker, garbage between: the decoder fails
     fake = tmp_path / "fake.jpg"
     fake.write_bytes(b"\xff\xd8\xff" + b"\x13" * 500 + b"\xff\xd9")
@@ -222,12 +287,28 @@ def test_a_decode_error_mid_run_names_the_file(tmp_path):
 
 def test_train_with_word_booleans_and_no_validation(xray, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "out"
-    code = cli.main([
-        "train", str(xray / "train"), "--image-size", "32", "--weights", "none",
-        "--epochs", "1", "--fine-tune-epochs", "0", "--batch-size", "4",
-        "--validation-split", "0", "--output", str(out),
-        "--augment", "horizontal_flip=false,vertical_flip=yes,fill_mode=nearest",
-    ])  # fmt: skip
+    code = cli.main(
+        [
+            "train",
+            str(xray / "train"),
+            "--image-size",
+            "32",
+            "--weights",
+            "none",
+            "--epochs",
+            "1",
+            "--fine-tune-epochs",
+            "0",
+            "--batch-size",
+            "4",
+            "--validation-split",
+            "0",
+            "--output",
+            str(out),
+            "--augment",
+            "horizontal_flip=false,vertical_flip=yes,fill_mode=nearest",
+        ]
+    )
     assert code == 0, capsys.readouterr().err[-2000:]
     assert (out / "model.keras").exists() and not (out / "report.txt").exists()
 
@@ -235,9 +316,12 @@ def test_train_with_word_booleans_and_no_validation(xray, tmp_path, capsys):  # 
 def test_console_script_bad_lr_is_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "keras_tl", "train", str(tmp_path), "--lr", "-1"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         env=dict(os.environ, PYTHONPATH=ROOT),
-    )  # fmt: skip
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "keras-tl: error: argument --lr: expected a number > 0, got '-1' (see keras-tl train --help)"

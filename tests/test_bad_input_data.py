@@ -163,8 +163,10 @@ def test_repeated_class_names_raise(tmp_path):
     with pytest.raises(ValueError, match="`class_names` must not repeat"):
         data.from_dataframe(
             {"filename": ["cat/0.jpg"], "class": ["cat"]},
-            directory=str(root), class_names=["cat", "cat"], image_size=(8, 8),
-        )  # fmt: skip
+            directory=str(root),
+            class_names=["cat", "cat"],
+            image_size=(8, 8),
+        )
 
 
 # 3. decoding: 16-bit PNG, palette BMP, WebP ---------------------------------
@@ -206,8 +208,9 @@ def test_tf_free_loader_decodes_16_bit_png_palette_bmp_and_webp(tmp_path):
     for mode in ("RGB", "L", "RGBA"):
         for name, ref in refs.items():
             got = data.arrays.read_image(tmp_path / "data" / "odd" / name, SIZE, mode)
-            np.testing.assert_allclose(got, _reference(ref, mode), atol=0.5,
-                                       err_msg=f"{name} in {mode}")  # fmt: skip
+            np.testing.assert_allclose(
+                got, _reference(ref, mode), atol=0.5, err_msg=f"{name} in {mode}"
+            )
     images, _, _ = data.load_image_folder(tmp_path / "data", image_size=SIZE)
     assert len(images) == len(refs)
 
@@ -218,9 +221,12 @@ def test_tf_data_path_decodes_them_as_pillow_does(tmp_path, color_mode):
     refs = _odd_images(tmp_path / "data" / "odd")
     _jpeg(tmp_path / "data" / "odd" / "photo.jpg", size=SIZE[::-1])
     ds = data.image_dataset_from_directory(
-        tmp_path / "data", image_size=SIZE, batch_size=None, shuffle=False,
+        tmp_path / "data",
+        image_size=SIZE,
+        batch_size=None,
+        shuffle=False,
         color_mode=color_mode,
-    )  # fmt: skip
+    )
     assert ds.skipped_files == []
     mode = {"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}[color_mode]
     for path, (image, _) in zip(ds.file_paths, ds):
@@ -231,8 +237,7 @@ def test_tf_data_path_decodes_them_as_pillow_does(tmp_path, color_mode):
             assert image.shape == ref.shape and np.abs(image - ref).mean() < 3
             continue
         # 16-bit PNG: TF keeps the high byte, Pillow-side we round v / 257.
-        np.testing.assert_allclose(image, _reference(refs[name], mode),
-                                   atol=1.0, err_msg=name)  # fmt: skip
+        np.testing.assert_allclose(image, _reference(refs[name], mode), atol=1.0, err_msg=name)
 
 
 # 4. corrupt JPEG bodies ------------------------------------------------------
@@ -248,7 +253,7 @@ def _corrupt_jpeg(path, how):
         patch = b"\xff\xbd" * 4
     else:
         patch = np.random.default_rng(1).integers(0, 256, 4096).astype("uint8").tobytes()
-    path.write_bytes(good[:middle] + patch + good[middle + len(patch):])
+    path.write_bytes(good[:middle] + patch + good[middle + len(patch) :])
 
 
 @pytest.mark.parametrize("how", ["marker", "random"])
@@ -325,15 +330,11 @@ def test_augment_refuses_standardization(keywords, as_layer):
 
 
 def test_augment_refuses_rescaling_layers_inside_a_pipeline():
-    augment = keras.Sequential(
-        [keras.layers.RandomFlip(), keras.layers.Rescaling(1 / 255)]
-    )
+    augment = keras.Sequential([keras.layers.RandomFlip(), keras.layers.Rescaling(1 / 255)])
     with pytest.raises(ValueError, match="Rescaling layer"):
         pipeline.make_augment(augment)
     with pytest.raises(ValueError, match=r"sets rescale="):
-        pipeline.make_augment(
-            keras.layers.Pipeline([ImageDataGeneratorAugmentation(rescale=0.5)])
-        )
+        pipeline.make_augment(keras.layers.Pipeline([ImageDataGeneratorAugmentation(rescale=0.5)]))
 
 
 @pytest.mark.parametrize("augment", [{"rescale": 1}, {"rescale": None}, {"rotation_range": 5}])
@@ -346,8 +347,14 @@ def test_array_dataset_refuses_standardization_and_evaluation_augment(images, la
         data.ArrayDataset(images, labels, augment={"rescale": 1 / 255})
     with pytest.raises(ValueError, match=r"shuffle=False.*augment_eval=True"):
         data.ArrayDataset(images, labels, shuffle=False, augment={"vertical_flip": True})
-    seq = data.ArrayDataset(images, labels, shuffle=False, augment_eval=True,
-                            augment={"vertical_flip": True}, batch_size=4)  # fmt: skip
+    seq = data.ArrayDataset(
+        images,
+        labels,
+        shuffle=False,
+        augment_eval=True,
+        augment={"vertical_flip": True},
+        batch_size=4,
+    )
     assert tuple(seq[0][0].shape) == (4, 32, 32, 3)
 
 
@@ -402,9 +409,12 @@ def test_dataframe_pandas_missing_labels_raise():
 
 @pytest.mark.parametrize(
     "labels, types",
-    [([1, "1", 1.0], "['float', 'int', 'str']"), ([0, 1, 2.5], "['float', 'int']"),
-     (["a", "b", np.int64(3)], "['int', 'str']")],
-)  # fmt: skip
+    [
+        ([1, "1", 1.0], "['float', 'int', 'str']"),
+        ([0, 1, 2.5], "['float', 'int']"),
+        (["a", "b", np.int64(3)], "['int', 'str']"),
+    ],
+)
 def test_dataframe_mixed_label_types_raise(labels, types):
     table = {"filename": [f"{i}.jpg" for i in range(len(labels))], "class": labels}
     with pytest.raises(ValueError, match=rf"y_col='class' mixes label types {re.escape(types)}"):

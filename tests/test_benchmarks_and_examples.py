@@ -28,10 +28,22 @@ def test_training_throughput_quick(tmp_path):
     from benchmarks import training_throughput
 
     # One compiled model (VGG16 compiles fastest) serves both inputs.
-    training_throughput.main(["--quick", "--out", str(tmp_path), "--models", "vgg16",
-                              "--inputs", "pipeline,pipeline_host", "--repeats", "1"])
-    result = _check(tmp_path / f"training_throughput_{keras.backend.backend()}.json",
-                    "training_throughput")  # fmt: skip
+    training_throughput.main(
+        [
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--models",
+            "vgg16",
+            "--inputs",
+            "pipeline,pipeline_host",
+            "--repeats",
+            "1",
+        ]
+    )
+    result = _check(
+        tmp_path / f"training_throughput_{keras.backend.backend()}.json", "training_throughput"
+    )
     kinds = {r["input"] for r in result["records"]}
     assert kinds == {"pipeline", "pipeline_host"}
     assert all(r["images_per_second"] > 0 for r in result["records"])
@@ -40,8 +52,13 @@ def test_training_throughput_quick(tmp_path):
 def test_training_throughput_scaling_arithmetic():
     from benchmarks import training_throughput
 
-    rec = lambda devices, ips: {"model": "m", "policy": "float32", "input": "pipeline",
-                                "devices": devices, "images_per_second": ips}  # fmt: skip
+    rec = lambda devices, ips: {
+        "model": "m",
+        "policy": "float32",
+        "input": "pipeline",
+        "devices": devices,
+        "images_per_second": ips,
+    }
     result = {"records": [rec(1, 100.0), rec(4, 360.0), rec(2, 200.0)]}
     training_throughput.derive(result)
     one, four, two = result["records"]
@@ -67,18 +84,24 @@ def test_input_pipeline_quick(tmp_path):
 
     input_pipeline.main(["--quick", "--out", str(tmp_path), "--images", "32"])
     result = _check(tmp_path / f"input_pipeline_{keras.backend.backend()}.json", "input_pipeline")
-    assert set(result["ratios"]) == {"keras_tl_vs_ImageDataGenerator", "keras_tl_vs_chained_keras_layers"}
+    assert set(result["ratios"]) == {
+        "keras_tl_vs_ImageDataGenerator",
+        "keras_tl_vs_chained_keras_layers",
+    }
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="a benchmark that needs no TensorFlow: run on JAX only, to keep the TF run short")
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax",
+    reason="a benchmark that needs no TensorFlow: run on JAX only, to keep the TF run short",
+)
 def test_demo_transfer_gap_quick(tmp_path):
     pytest.importorskip("sklearn")
     from benchmarks import demo_transfer_gap
 
     demo_transfer_gap.main(["--quick", "--out", str(tmp_path)])
-    result = _check(tmp_path / f"demo_transfer_gap_{keras.backend.backend()}_quick.json",
-                    "demo_transfer_gap")  # fmt: skip
+    result = _check(
+        tmp_path / f"demo_transfer_gap_{keras.backend.backend()}_quick.json", "demo_transfer_gap"
+    )
     (record,) = result["records"]
     accuracies = [record[m] for m in demo_transfer_gap.METHODS]
     assert all(0.0 <= a <= 1.0 for a in accuracies)
@@ -89,8 +112,10 @@ def test_demo_transfer_gap_quick(tmp_path):
 def test_demo_transfer_gap_summary_arithmetic():
     from benchmarks.demo_transfer_gap import summarize
 
-    draws = [{"10": {"scratch": 0.5, "feature_extraction": 0.7, "fine_tuning": 0.6}},
-             {"10": {"scratch": 0.8, "feature_extraction": 0.7, "fine_tuning": 0.75}}]  # fmt: skip
+    draws = [
+        {"10": {"scratch": 0.5, "feature_extraction": 0.7, "fine_tuning": 0.6}},
+        {"10": {"scratch": 0.8, "feature_extraction": 0.7, "fine_tuning": 0.75}},
+    ]
     entry = summarize(draws)["10"]
     assert entry["scratch"]["mean"] == pytest.approx(0.65)
     assert entry["scratch"]["std"] == pytest.approx(0.15)
@@ -108,7 +133,9 @@ def test_example_smoke(name):
         # The examples are user scripts over the same library calls the
         # unit tests cover on both backends; JAX runs one of them.
         pytest.skip("examples run on TensorFlow; birds also on JAX")
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(ROOT, "examples", f"{name}.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--smoke"]) is not None

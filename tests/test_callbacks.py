@@ -65,9 +65,13 @@ def test_freeze_schedule_in_one_fit():
     snaps = Snapshots()
     x, y = _data()
     history = model.fit(
-        x, y, epochs=4, batch_size=4, verbose=0,
+        x,
+        y,
+        epochs=4,
+        batch_size=4,
+        verbose=0,
         callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 1}}), snaps],
-    )  # fmt: skip
+    )
     head = {"predictions/kernel", "predictions/bias"}
     assert snaps.changed(0) == head
     assert snaps.changed(1) == head
@@ -79,9 +83,7 @@ def test_freeze_schedule_in_one_fit():
 
 
 def test_freeze_schedule_on_plain_functional_keras_applications_model():
-    backbone = keras.applications.ResNet50(
-        include_top=False, weights=None, input_shape=(32, 32, 3)
-    )
+    backbone = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
     inputs = keras.Input((32, 32, 3))
     x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
     x = backbone(x)
@@ -95,10 +97,13 @@ def test_freeze_schedule_on_plain_functional_keras_applications_model():
     snaps = Snapshots()
     x, y = _data(n=8)
     model.fit(
-        x, y, epochs=3, batch_size=4, verbose=0,
-        callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 1}},
-                                  backbone=backbone.name), snaps],
-    )  # fmt: skip
+        x,
+        y,
+        epochs=3,
+        batch_size=4,
+        verbose=0,
+        callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 1}}, backbone=backbone.name), snaps],
+    )
     assert {p.split("/")[0] for p in snaps.changed(0)} == {"out"}
     assert {p.split("/")[0] for p in snaps.changed(1)} == {"out"}
     opened = {p.split("/")[0] for p in snaps.changed(2)} - {"out"}
@@ -114,9 +119,13 @@ def test_optimizer_slots_kept_for_head_and_made_for_new_variables():
     snaps = Snapshots()
     x, y = _data()
     model.fit(
-        x, y, epochs=3, batch_size=4, verbose=0,
+        x,
+        y,
+        epochs=3,
+        batch_size=4,
+        verbose=0,
         callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 1}}), snaps],
-    )  # fmt: skip
+    )
     before, after = snaps.optimizer_end[1], snaps.optimizer_begin[2]
     head_slots = [p for p in before if "predictions" in p]
     assert len(head_slots) == 4  # Adam: momentum + velocity, kernel + bias
@@ -133,39 +142,49 @@ def test_early_stopping_and_checkpoint_in_a_schedule(tmp_path):
     model = _tiny_model()
     x, y = _data()
     path = str(tmp_path / "ckpt-{epoch}.keras")
-    stop = keras.callbacks.EarlyStopping(
-        "loss", patience=10, restore_best_weights=True
-    )
+    stop = keras.callbacks.EarlyStopping("loss", patience=10, restore_best_weights=True)
     model.fit(
-        x, y, epochs=4, batch_size=4, verbose=0,
-        callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 2}}), stop,
-                   keras.callbacks.ModelCheckpoint(path)],
-    )  # fmt: skip
+        x,
+        y,
+        epochs=4,
+        batch_size=4,
+        verbose=0,
+        callbacks=[
+            FreezeSchedule({0: "head", 2: {"blocks": 2}}),
+            stop,
+            keras.callbacks.ModelCheckpoint(path),
+        ],
+    )
     early = keras.models.load_model(str(tmp_path / "ckpt-1.keras"))
     late = keras.models.load_model(str(tmp_path / "ckpt-4.keras"))
     assert early.backbone.trainable_weights == []
     assert {w.path for w in late.backbone.trainable_weights} == {
-        "conv1/kernel", "conv1/bias", "conv2/kernel", "conv2/bias"
-    }  # fmt: skip
+        "conv1/kernel",
+        "conv1/bias",
+        "conv2/kernel",
+        "conv2/bias",
+    }
 
 
 def test_resume_with_initial_epoch_keeps_the_schedule(tmp_path):
     schedule = {0: "head", 2: {"blocks": 1}, 3: {"blocks": 2}}
     model = _tiny_model()
     x, y = _data()
-    model.fit(x, y, epochs=2, batch_size=4, verbose=0,
-              callbacks=[FreezeSchedule(schedule)])  # fmt: skip
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=[FreezeSchedule(schedule)])
     model.save(tmp_path / "mid.keras")
     resumed = keras.models.load_model(tmp_path / "mid.keras")
     snaps = Snapshots()
     history = resumed.fit(
-        x, y, initial_epoch=2, epochs=4, batch_size=4, verbose=0,
+        x,
+        y,
+        initial_epoch=2,
+        epochs=4,
+        batch_size=4,
+        verbose=0,
         callbacks=[FreezeSchedule(schedule), snaps],
-    )  # fmt: skip
+    )
     assert {p.split("/")[0] for p in snaps.changed(2)} == {"conv2", "predictions"}
-    assert {p.split("/")[0] for p in snaps.changed(3)} == {
-        "conv1", "conv2", "predictions"
-    }  # fmt: skip
+    assert {p.split("/")[0] for p in snaps.changed(3)} == {"conv1", "conv2", "predictions"}
     p2, p3 = history.history["trainable_params"]
     assert p2 < p3
     # A save after the change restores the unfrozen state and the optimizer.
@@ -181,8 +200,10 @@ def _pair(optimizer_a, optimizer_b):
     b.set_weights(a.get_weights())
     for m in (a, b):
         m.unfreeze("all")
-    a.compile(optimizer=optimizer_a(a) if callable(optimizer_a) else optimizer_a,
-              loss="sparse_categorical_crossentropy")  # fmt: skip
+    a.compile(
+        optimizer=optimizer_a(a) if callable(optimizer_a) else optimizer_a,
+        loss="sparse_categorical_crossentropy",
+    )
     b.compile(optimizer=optimizer_b, loss="sparse_categorical_crossentropy")
     return a, b
 
@@ -191,8 +212,7 @@ def _one_step_updates(model):
     x, y = _data(n=8)
     before = {v.path: np.array(v) for v in model.trainable_weights}
     model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
-    return {p: np.array(v) - before[p]
-            for p, v in ((v.path, v) for v in model.trainable_weights)}  # fmt: skip
+    return {p: np.array(v) - before[p] for p, v in ((v.path, v) for v in model.trainable_weights)}
 
 
 EXPECTED_SCALE = {"predictions": 1.0, "conv2": 0.5, "conv1": 0.25, "conv0": 0.125}
@@ -217,9 +237,7 @@ def test_per_group_learning_rates_with_sgd():
         # Least-squares slope of our update against plain SGD's: float32
         # rounding of (w_after - w_before) blurs single tiny elements.
         slope = np.sum(delta * plain[path]) / np.sum(plain[path] ** 2)
-        np.testing.assert_allclose(
-            slope, EXPECTED_SCALE[_group(path)], rtol=1e-3, err_msg=path
-        )
+        np.testing.assert_allclose(slope, EXPECTED_SCALE[_group(path)], rtol=1e-3, err_msg=path)
 
 
 def test_per_group_learning_rates_with_adam():
@@ -240,12 +258,8 @@ def test_per_group_learning_rates_with_adam():
 def test_lr_range_like_fastai_slice():
     model = _tiny_model()
     model.unfreeze("all")
-    opt = discriminative_optimizer(
-        keras.optimizers.SGD(1.0), model, lr_range=(1e-4, 1e-2)
-    )
-    rates = sorted(
-        float(np.array(o.learning_rate)) for o in opt.optimizers
-    )
+    opt = discriminative_optimizer(keras.optimizers.SGD(1.0), model, lr_range=(1e-4, 1e-2))
+    rates = sorted(float(np.array(o.learning_rate)) for o in opt.optimizers)
     np.testing.assert_allclose(rates[0], 1e-4, rtol=1e-6)
     np.testing.assert_allclose(rates[-1], 1e-2, rtol=1e-6)
 
@@ -254,9 +268,13 @@ def test_gradual_unfreezing_with_multi_optimizer():
     model = _tiny_model()
     x, y = _data()
     history = model.fit(
-        x, y, epochs=4, batch_size=8, verbose=0,
+        x,
+        y,
+        epochs=4,
+        batch_size=8,
+        verbose=0,
         callbacks=[GradualUnfreezing(every=1, verbose=0)],
-    )  # fmt: skip
+    )
     params = history.history["trainable_params"]
     assert params[0] < params[1] < params[2] < params[3]
     assert isinstance(model.optimizer, keras.optimizers.MultiOptimizer)
@@ -274,8 +292,14 @@ def test_schedule_keeps_working_with_a_compiled_multi_optimizer_and_schedule(tmp
     )
     snaps = Snapshots()
     x, y = _data()
-    model.fit(x, y, epochs=3, batch_size=8, verbose=0,
-              callbacks=[FreezeSchedule({0: "head", 1: "all"}), snaps])  # fmt: skip
+    model.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=8,
+        verbose=0,
+        callbacks=[FreezeSchedule({0: "head", 1: "all"}), snaps],
+    )
     assert "conv0/kernel" in snaps.changed(1)
     assert isinstance(model.optimizer, keras.optimizers.MultiOptimizer)
     model.save(tmp_path / "multi.keras")
@@ -288,10 +312,13 @@ def test_step_unit_switches_mid_epoch():
     snaps = Snapshots()
     x, y = _data()
     history = model.fit(
-        x, y, epochs=1, batch_size=4, verbose=0,
-        callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 1}}, unit="step"),
-                   snaps],
-    )  # fmt: skip
+        x,
+        y,
+        epochs=1,
+        batch_size=4,
+        verbose=0,
+        callbacks=[FreezeSchedule({0: "head", 2: {"blocks": 1}}, unit="step"), snaps],
+    )
     assert {"conv2/kernel", "predictions/kernel"} <= snaps.changed(0)
     assert "conv1/kernel" not in snaps.changed(0)
     assert history.history["trainable_params"][0] > 51
@@ -305,9 +332,14 @@ def test_warmup_with_lr_ratio_runs_and_ramps():
     np.testing.assert_allclose(values, [0.025, 0.05, 0.075, 0.1, 0.1, 0.1], rtol=1e-6)
     model = _tiny_model()
     x, y = _data()
-    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[
-        FreezeSchedule({1: {"blocks": 1}}, lr_ratio=0.1, warmup_steps=3,
-                       verbose=0)])  # fmt: skip
+    model.fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=8,
+        verbose=0,
+        callbacks=[FreezeSchedule({1: {"blocks": 1}}, lr_ratio=0.1, warmup_steps=3, verbose=0)],
+    )
     assert isinstance(model.optimizer, keras.optimizers.MultiOptimizer)
 
 
@@ -315,9 +347,13 @@ def test_unfreeze_on_plateau():
     model = _tiny_model(keras.optimizers.SGD(0.0))  # loss cannot improve
     x, y = _data()
     history = model.fit(
-        x, y, epochs=4, batch_size=8, verbose=0,
+        x,
+        y,
+        epochs=4,
+        batch_size=8,
+        verbose=0,
         callbacks=[UnfreezeOnPlateau("loss", patience=1, verbose=0)],
-    )  # fmt: skip
+    )
     params = history.history["trainable_params"]
     assert params[0] == params[1] < params[2] < params[3]
 
@@ -328,10 +364,15 @@ def test_unfreeze_on_plateau_waits_through_epochs_without_its_metric():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = model.fit(
-            x, y, epochs=5, batch_size=8, verbose=0, validation_data=(x, y),
+            x,
+            y,
+            epochs=5,
+            batch_size=8,
+            verbose=0,
+            validation_data=(x, y),
             validation_freq=2,  # val_loss in epochs 2 and 4 only
             callbacks=[UnfreezeOnPlateau("val_loss", patience=1, verbose=0)],
-        )  # fmt: skip
+        )
     messages = [str(w.message) for w in caught if "UnfreezeOnPlateau" in str(w.message)]
     assert len(messages) == 3, messages  # once per epoch without val_loss
     for epoch, message in zip((1, 3, 5), messages):
@@ -360,8 +401,7 @@ def test_a_custom_policy_needs_only_spec_at():
     snaps = Snapshots()
     policy = OpenAllAt(2, verbose=0)
     x, y = _data()
-    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0,
-                        callbacks=[policy, snaps])  # fmt: skip
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0, callbacks=[policy, snaps])
     head = {"predictions/kernel", "predictions/bias"}
     assert snaps.changed(0) == snaps.changed(1) == head
     assert "conv0/kernel" in snaps.changed(2)
@@ -403,16 +443,15 @@ def test_bad_schedules_fail_before_training():
         model = _tiny_model()
         before = [np.array(w) for w in model.weights]
         with pytest.raises(ValueError, match=message):
-            model.fit(x, y, epochs=2, verbose=0,
-                      callbacks=[FreezeSchedule(schedule)])  # fmt: skip
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[FreezeSchedule(schedule)])
         for a, w in zip(before, model.weights):
             np.testing.assert_array_equal(a, np.array(w))
     inputs = keras.Input((32, 32, 3))
     plain = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
     plain.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="which part of the model is the backbone"):
-        plain.fit(x, np.zeros((4, 2)), verbose=0,
-                  callbacks=[FreezeSchedule({0: "head"})])  # fmt: skip
+        plain.fit(x, np.zeros((4, 2)), verbose=0, callbacks=[FreezeSchedule({0: "head"})])
     with pytest.raises(ValueError, match="no layer named 'base'"):
-        plain.fit(x, np.zeros((4, 2)), verbose=0,
-                  callbacks=[FreezeSchedule({0: "head"}, backbone="base")])  # fmt: skip
+        plain.fit(
+            x, np.zeros((4, 2)), verbose=0, callbacks=[FreezeSchedule({0: "head"}, backbone="base")]
+        )

@@ -34,31 +34,72 @@ def xray(tmp_path):
 def test_train_evaluate_predict(xray, tmp_path, capsys):
     # A weights file, so that training has its head-only and fine-tuning phases.
     weights = str(tmp_path / "mobilenet_v2.weights.h5")
-    keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(weights)
+    keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(32, 32, 3)
+    ).save_weights(weights)
     out = tmp_path / "out"
-    code = cli.main([
-        "train", str(xray), "--backbone", "mobilenet_v2", "--image-size", "32",
-        "--weights", weights, "--epochs", "1", "--fine-tune-epochs", "1",
-        "--batch-size", "4", "--class-weights", "--output", str(out),
-        "--augment", "rotation_range=10,zoom_range=[0.9,1.1],horizontal_flip=True",
-    ])  # fmt: skip
+    code = cli.main(
+        [
+            "train",
+            str(xray),
+            "--backbone",
+            "mobilenet_v2",
+            "--image-size",
+            "32",
+            "--weights",
+            weights,
+            "--epochs",
+            "1",
+            "--fine-tune-epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--class-weights",
+            "--output",
+            str(out),
+            "--augment",
+            "rotation_range=10,zoom_range=[0.9,1.1],horizontal_flip=True",
+        ]
+    )
     assert code == 0
     stdout = capsys.readouterr().out
     assert "keras-tl: phase 1/2: head only, backbone frozen, epoch 1\n" in stdout
-    assert "keras-tl: phase 2/2: fine-tuning the top 2 blocks of 17, backbone at 0.1x the learning rate, epoch 2\n" in stdout
+    assert (
+        "keras-tl: phase 2/2: fine-tuning the top 2 blocks of 17, backbone at 0.1x the learning rate, epoch 2\n"
+        in stdout
+    )
     assert stdout.index("phase 2/2") > stdout.index("Epoch 1/2")
-    files = ["model.keras", "class_names.json", "history.csv", "report.txt",
-             "confusion_matrix.png", "roc.png", "history.png"]  # fmt: skip
+    files = [
+        "model.keras",
+        "class_names.json",
+        "history.csv",
+        "report.txt",
+        "confusion_matrix.png",
+        "roc.png",
+        "history.png",
+    ]
     assert f"keras-tl: wrote in {out}: {', '.join(files)}\n" in stdout
     assert sorted(os.listdir(out)) == sorted(files)
     assert json.loads((out / "class_names.json").read_text()) == ["normal", "pneumonia"]
     header = (out / "history.csv").read_text().splitlines()[0]
     assert "trainable_params" in header and "val_loss" in header
-    assert cli.main(["evaluate", str(out / "model.keras"), str(xray / "test"),
-                     "--output", str(tmp_path / "ev")]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                str(out / "model.keras"),
+                str(xray / "test"),
+                "--output",
+                str(tmp_path / "ev"),
+            ]
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     assert "confusion matrix" in stdout
-    assert f"keras-tl: wrote in {tmp_path / 'ev'}: report.txt, confusion_matrix.png, roc.png" in stdout
+    assert (
+        f"keras-tl: wrote in {tmp_path / 'ev'}: report.txt, confusion_matrix.png, roc.png" in stdout
+    )
     assert cli.main(["evaluate", str(out / "model.keras"), str(xray / "test")]) == 0
     assert "printed the report only; --output DIR also writes" in capsys.readouterr().out
     image = str(xray / "test" / "normal" / "0.jpg")
@@ -72,13 +113,16 @@ def test_phases_follow_the_plan():
     assert lines == {
         0: "keras-tl: phase 1/2: head only, backbone frozen, epochs 1-3",
         3: "keras-tl: phase 2/2: fine-tuning all layers, backbone at 0.1x the learning rate, epochs 4-8",
-    }  # fmt: skip
+    }
     assert cli._phase_lines(cli._phases(0, 4, {"blocks": 1}, 0.5, num_blocks=5)) == {
-        0: "keras-tl: phase 1/1: fine-tuning the top 1 block of 5, backbone at 0.5x the learning rate, epochs 1-4"}
+        0: "keras-tl: phase 1/1: fine-tuning the top 1 block of 5, backbone at 0.5x the learning rate, epochs 1-4"
+    }
     assert cli._phase_lines(cli._phases(2, 0, {"blocks": 2}, 0.1, num_blocks=5)) == {
-        0: "keras-tl: phase 1/1: head only, backbone frozen, epochs 1-2"}
+        0: "keras-tl: phase 1/1: head only, backbone frozen, epochs 1-2"
+    }
     assert cli._phase_lines(cli._phases(0, 6, "all", None, num_blocks=5)) == {
-        0: "keras-tl: phase 1/1: every layer from scratch, epochs 1-6"}
+        0: "keras-tl: phase 1/1: every layer from scratch, epochs 1-6"
+    }
 
 
 def test_progress_bar_only_on_a_terminal():
@@ -101,9 +145,19 @@ def test_help_shows_defaults_and_explains_every_option():
         for action in sub._actions:
             assert action.help, (name, action.dest)
     train = " ".join(_subparsers(parser)["train"].format_help().split())
-    for text in ("(default: mobilenet_v2)", "(default: 5)", "(default: imagenet)", "(default: 0.2)",
-                 "(default: the backbone's)", "(default: 32)", "(default: 0.001)", "(default: 0)",
-                 "(default: keras_tl_output)", "(default: float32)", "--batch-size is the global batch"):
+    for text in (
+        "(default: mobilenet_v2)",
+        "(default: 5)",
+        "(default: imagenet)",
+        "(default: 0.2)",
+        "(default: the backbone's)",
+        "(default: 32)",
+        "(default: 0.001)",
+        "(default: 0)",
+        "(default: keras_tl_output)",
+        "(default: float32)",
+        "--batch-size is the global batch",
+    ):
         assert text in train, text
     assert "(default: None)" not in train and "(default: False)" not in train
     assert "(default: 32)" in _subparsers(parser)["evaluate"].format_help()
@@ -134,7 +188,9 @@ def test_listed_block_counts_match_find_blocks(name):
     if keras.backend.backend() == "jax" and name != "vgg16":
         pytest.skip("JAX compiles each initializer; vgg16 is the cheap one")
     spec = keras_tl.backbones.get_spec(name)
-    model, _ = keras_tl.backbones.build_backbone(name, (spec.min_size, spec.min_size, 3), weights=None)
+    model, _ = keras_tl.backbones.build_backbone(
+        name, (spec.min_size, spec.min_size, 3), weights=None
+    )
     assert len(keras_tl.backbones.find_blocks(model, spec)) == cli.BLOCK_COUNTS[name]
 
 
@@ -168,9 +224,12 @@ def test_not_an_image_and_not_a_keras_tl_model(tmp_path, capsys):
 def test_console_script_runs_without_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "keras_tl", "train", str(tmp_path / "none")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         env=dict(os.environ, PYTHONPATH=ROOT),
-    )  # fmt: skip
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -179,13 +238,19 @@ def test_console_script_runs_without_traceback(tmp_path):
 
 def test_bench_outside_a_checkout_says_what_to_run(tmp_path):
     # A wheel install: the package alone, without benchmarks/ next to it.
-    shutil.copytree(os.path.join(ROOT, "keras_tl"), tmp_path / "site" / "keras_tl",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        os.path.join(ROOT, "keras_tl"),
+        tmp_path / "site" / "keras_tl",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "keras_tl", "bench", "input_pipeline"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
         env=dict(os.environ, PYTHONPATH=str(tmp_path / "site")),
-    )  # fmt: skip
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "keras-tl: error: bench needs a source checkout of keras_tl (benchmarks/ is not installed "
@@ -198,15 +263,26 @@ def test_console_script_predicts_in_a_fresh_process(xray, tmp_path):
     # classes registered), and TensorFlow's start-up logs stay off stderr.
     from tests.conftest import tiny_backbone
 
-    model = keras_tl.TransferClassifier(tiny_backbone(), 2, preprocessing="tf",
-                                        class_names=["normal", "pneumonia"])  # fmt: skip
+    model = keras_tl.TransferClassifier(
+        tiny_backbone(), 2, preprocessing="tf", class_names=["normal", "pneumonia"]
+    )
     model.save(tmp_path / "m.keras")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     proc = subprocess.run(
-        [sys.executable, "-m", "keras_tl", "predict", str(tmp_path / "m.keras"),
-         str(xray / "test" / "normal" / "0.jpg")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, env=dict(env, PYTHONPATH=ROOT),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "keras_tl",
+            "predict",
+            str(tmp_path / "m.keras"),
+            str(xray / "test" / "normal" / "0.jpg"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=dict(env, PYTHONPATH=ROOT),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split("\t")[1] in ("normal", "pneumonia")
     assert proc.stderr == ""
@@ -232,8 +308,11 @@ def test_demo_same_seed_same_table_in_any_number_of_processes(tmp_path):
     scratch.mkdir()
     out = subprocess.run(
         [sys.executable, "-c", DEMO_TWICE, str(tmp_path / "demo.json"), str(scratch)],
-        capture_output=True, text=True, timeout=600, env=dict(os.environ, TMPDIR=str(scratch)),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, TMPDIR=str(scratch)),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     first, second, left = json.loads(out.stdout.strip().splitlines()[-1])
     assert first == second
@@ -251,8 +330,10 @@ def test_demo_same_seed_same_table_in_any_number_of_processes(tmp_path):
 def test_demo_summary_gap_and_table():
     from keras_tl import demo
 
-    rows = [{"scratch": 0.4, "feature_extraction": 0.6, "fine_tuning": 0.5},
-            {"scratch": 0.5, "feature_extraction": 0.55, "fine_tuning": 0.7}]  # fmt: skip
+    rows = [
+        {"scratch": 0.4, "feature_extraction": 0.6, "fine_tuning": 0.5},
+        {"scratch": 0.5, "feature_extraction": 0.55, "fine_tuning": 0.7},
+    ]
     result = demo.summarize({"2": rows})
     assert result["labels_per_class"]["2"]["scratch"] == pytest.approx(0.45)
     # The gap follows the transfer method with the better mean (fine-tuning,
@@ -266,13 +347,16 @@ def test_demo_summary_gap_and_table():
     assert "0.450 ± 0.050" in table and "+15.0 (+10.0 to +20.0)" in table
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"labels_per_class": (0,)}, "labels_per_class"),
-    ({"labels_per_class": (41,)}, "labels_per_class"),
-    ({"draws": 0}, "draws"),
-    ({"epochs": 1.5}, "epochs"),
-    ({"workers": 0}, "workers"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"labels_per_class": (0,)}, "labels_per_class"),
+        ({"labels_per_class": (41,)}, "labels_per_class"),
+        ({"draws": 0}, "draws"),
+        ({"epochs": 1.5}, "epochs"),
+        ({"workers": 0}, "workers"),
+    ],
+)
 def test_demo_arguments_are_checked_before_work(kwargs, name):
     from keras_tl import demo
 

@@ -24,7 +24,7 @@ IMPORTS = [
     ("compute_output_spec", "keras.src.backend", "compute_output_spec"),
     ("keras_home", "keras.src.backend.config", "keras_home"),
     ("legacy_image_preprocessing", "keras.src.legacy.preprocessing.image", "ImageDataGenerator"),
-]  # fmt: skip
+]
 
 
 def _private(module, attribute):
@@ -38,9 +38,7 @@ def _private(module, attribute):
     return found
 
 
-@pytest.mark.parametrize(
-    "name, module, attribute", IMPORTS, ids=[row[0] for row in IMPORTS]
-)
+@pytest.mark.parametrize("name, module, attribute", IMPORTS, ids=[row[0] for row in IMPORTS])
 def test_private_import_exists(name, module, attribute):
     _private(module, attribute)
     assert hasattr(_compat, name), f"keras_tl._compat.{name} is missing"
@@ -50,9 +48,7 @@ def test_list_variables_used_by_fns():
     tf = pytest.importorskip("tensorflow")
     _private("keras.src.export.saved_model_export_archive", "_list_variables_used_by_fns")
     weight, frozen = tf.Variable(2.0), tf.Variable(3.0, trainable=False)
-    fn = tf.function(
-        lambda x: x * weight + frozen, input_signature=[tf.TensorSpec(())]
-    )
+    fn = tf.function(lambda x: x * weight + frozen, input_signature=[tf.TensorSpec(())])
     trainable, others = _compat.list_variables_used_by_fns([fn])
     assert [v is weight for v in trainable] == [True]
     assert [v is frozen for v in others] == [True]
@@ -67,9 +63,7 @@ def test_data_layer_protocol():
     for method in ("set_backend", "reset"):
         assert callable(getattr(backend, method, None)), f"DynamicBackend.{method}"
     assert callable(getattr(layer, "convert_weight", None)), "DataLayer.convert_weight"
-    assert callable(getattr(layer, "_get_seed_generator", None)), (
-        "DataLayer._get_seed_generator"
-    )
+    assert callable(getattr(layer, "_get_seed_generator", None)), "DataLayer._get_seed_generator"
     layer.seed, layer.generator = 1, keras.random.SeedGenerator(1)
     assert _compat.seed_generator(layer, backend.name) is layer.generator
     assert not _compat.in_tf_graph()
@@ -115,9 +109,7 @@ def test_optimizer_learning_rate_is_the_schedule():
     assert hasattr(optimizer, "_learning_rate"), "optimizer._learning_rate"
     assert _compat.optimizer_learning_rate(optimizer) is schedule
     # Why the private one: the public property evaluates the schedule.
-    assert not isinstance(
-        optimizer.learning_rate, keras.optimizers.schedules.LearningRateSchedule
-    )
+    assert not isinstance(optimizer.learning_rate, keras.optimizers.schedules.LearningRateSchedule)
     plain = keras.optimizers.SGD(0.25)
     assert float(keras.ops.convert_to_numpy(_compat.optimizer_learning_rate(plain))) == 0.25
 
@@ -174,6 +166,11 @@ def test_layer_test_harness():
     """Test-only: tests/test_layer_contracts.py runs Keras's harness."""
     case = _private("keras.src.testing", "TestCase")
     parameters = inspect.signature(case.run_layer_test).parameters
-    for name in ("init_kwargs", "input_shape", "expected_output_shape",
-                 "run_training_check", "run_mixed_precision_check"):  # fmt: skip
+    for name in (
+        "init_kwargs",
+        "input_shape",
+        "expected_output_shape",
+        "run_training_check",
+        "run_mixed_precision_check",
+    ):
         assert name in parameters, f"TestCase.run_layer_test({name}=...)"

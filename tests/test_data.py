@@ -50,8 +50,10 @@ def test_directory_dataset_shapes_names_counts_and_skips(folder):
     assert ds.class_names == list(CLASSES)
     assert ds.class_counts == {"ant": 5, "bee": 5, "cat": 6}
     assert sorted(os.path.basename(p) for p, _ in ds.skipped_files) == [
-        "broken.jpg", "notes.txt", "truncated.jpg"
-    ]  # fmt: skip
+        "broken.jpg",
+        "notes.txt",
+        "truncated.jpg",
+    ]
     x, y = _all(ds)
     assert x.shape == (16, 32, 40, 3) and x.dtype == np.float32
     assert 0 <= x.min() and x.max() <= 255
@@ -71,15 +73,14 @@ def test_grayscale_becomes_three_channels(folder):
     image = np.asarray(list(ds)[gray][0])
     assert image.shape == (16, 16, 3)
     np.testing.assert_array_equal(image[..., 0], image[..., 2])
-    one = data.image_dataset_from_directory(
-        folder, image_size=(16, 16), color_mode="grayscale"
-    )
+    one = data.image_dataset_from_directory(folder, image_size=(16, 16), color_mode="grayscale")
     assert _all(one)[0].shape[-1] == 1
 
 
 def test_label_modes(folder):
-    x, y = _all(data.image_dataset_from_directory(
-        folder, image_size=(8, 8), label_mode="categorical"))  # fmt: skip
+    x, y = _all(
+        data.image_dataset_from_directory(folder, image_size=(8, 8), label_mode="categorical")
+    )
     assert y.shape == (16, 3) and (y.sum(1) == 1).all()
     two = folder.parent / "two"
     os.makedirs(two / "normal")
@@ -87,8 +88,7 @@ def test_label_modes(folder):
     for i in range(3):
         _write(two / "normal" / f"{i}.jpg", (20, 20), 10)
         _write(two / "pneumonia" / f"{i}.jpg", (20, 20), 200)
-    _, yb = _all(data.image_dataset_from_directory(
-        two, image_size=(8, 8), label_mode="binary"))  # fmt: skip
+    _, yb = _all(data.image_dataset_from_directory(two, image_size=(8, 8), label_mode="binary"))
     assert yb.shape == (6, 1) and set(yb.ravel()) == {0.0, 1.0}
     with pytest.raises(ValueError, match="exactly 2 classes"):
         data.image_dataset_from_directory(folder, image_size=(8, 8), label_mode="binary")
@@ -110,9 +110,12 @@ def test_validation_split_is_disjoint_and_complete(folder):
 def test_cache_and_augment(folder, tmp_path):
     for cache in (True, str(tmp_path / "cache")):
         ds = data.image_dataset_from_directory(
-            folder, image_size=(16, 16), cache=cache, batch_size=8,
+            folder,
+            image_size=(16, 16),
+            cache=cache,
+            batch_size=8,
             augment={"rotation_range": 30, "horizontal_flip": True},
-        )  # fmt: skip
+        )
         first, second = _all(ds)[0], _all(ds)[0]
         assert first.shape == (16, 16, 16, 3)
         assert not np.array_equal(np.sort(first.ravel()), np.sort(second.ravel()))
@@ -176,8 +179,7 @@ def test_from_dataframe_without_pandas(folder):
 def test_from_tfds_with_mock_data():
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=6):
-        ds = data.from_tfds("cats_vs_dogs", split="train", image_size=(24, 24),
-                            batch_size=3)  # fmt: skip
+        ds = data.from_tfds("cats_vs_dogs", split="train", image_size=(24, 24), batch_size=3)
         x, y = _all(ds)
     assert ds.class_names == ["cat", "dog"]
     assert x.shape == (6, 24, 24, 3) and set(y) <= {0, 1}

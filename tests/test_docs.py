@@ -51,11 +51,9 @@ SUBSTITUTIONS = [
 
 # Block id -> why it cannot run here (both backends).
 SKIPS = {
-    "README.md#5": "loads a TF Hub model (network) and needs tensorflow_hub "
-    "for its Keras 2 half",
+    "README.md#5": "loads a TF Hub model (network) and needs tensorflow_hub for its Keras 2 half",
     "keras_tl.hub.HubFeatureVector#1": "downloads a model from tfhub.dev",
-    "keras_tl.data.from_tfds#1": "downloads cats_vs_dogs through "
-    "tensorflow_datasets",
+    "keras_tl.data.from_tfds#1": "downloads cats_vs_dogs through tensorflow_datasets",
 }
 
 # Block id -> why it cannot run on the JAX backend. None: keras_tl.data and
@@ -97,9 +95,7 @@ def _public_objects(module):
         ]
     for name in names:
         obj = getattr(module, name)
-        if inspect.ismodule(obj) or not getattr(obj, "__module__", "").startswith(
-            "keras_tl"
-        ):
+        if inspect.ismodule(obj) or not getattr(obj, "__module__", "").startswith("keras_tl"):
             continue
         yield f"{module.__name__}.{name}", obj
         if inspect.isclass(obj):
@@ -147,8 +143,7 @@ def substitute(code):
     return code
 
 
-def tiny_transfer_classifier(backbone, num_classes, input_shape=None, weights=None,
-                             **kwargs):
+def tiny_transfer_classifier(backbone, num_classes, input_shape=None, weights=None, **kwargs):
     spec = keras_tl.backbones.get_spec(backbone)  # a misspelt name still fails
     shape = tuple(input_shape or (spec.default_size, spec.default_size, 3))
     kwargs.setdefault("preprocessing", spec.preprocessing)
@@ -190,24 +185,27 @@ def _compiled_model():
 # only for a block that names it.
 STAND_INS = {
     # the Keras 2 half of README's ImageDataGenerator migration example
-    "ImageDataGenerator": lambda: __import__(
-        "keras.src.legacy.preprocessing.image", fromlist=["x"]
-    ).ImageDataGenerator,
+    "ImageDataGenerator": lambda: (
+        __import__("keras.src.legacy.preprocessing.image", fromlist=["x"]).ImageDataGenerator
+    ),
     "model": _compiled_model,  # 3 classes, 224x224, compiled with defaults
     "m2": _compiled_model,
     "train_ds": lambda: tiny_dataset(0),  # tf.data: 8 images, batches of 4
     "val_ds": lambda: tiny_dataset(1),
     "test_ds": lambda: tiny_dataset(2),
-    "images": lambda: np.random.default_rng(3)
-    .uniform(0, 255, (4, 32, 32, 3))
-    .astype("float32"),
+    "images": lambda: np.random.default_rng(3).uniform(0, 255, (4, 32, 32, 3)).astype("float32"),
 }
 
 
 def namespace(module, code):
     """The names a block may use without defining them."""
-    ns = {"__name__": "__doc_example__", "keras": keras, "np": np,
-          "keras_tl": keras_tl, "tiny_transfer_classifier": tiny_transfer_classifier}
+    ns = {
+        "__name__": "__doc_example__",
+        "keras": keras,
+        "np": np,
+        "keras_tl": keras_tl,
+        "tiny_transfer_classifier": tiny_transfer_classifier,
+    }
     if module is not None:  # a docstring's example uses its module's names
         for name in getattr(module, "__all__", None) or dir(module):
             if not name.startswith("_"):
@@ -220,9 +218,7 @@ def namespace(module, code):
     return ns
 
 
-@pytest.mark.parametrize(
-    "block_id, module, code", BLOCKS, ids=[b[0] for b in BLOCKS]
-)
+@pytest.mark.parametrize("block_id, module, code", BLOCKS, ids=[b[0] for b in BLOCKS])
 def test_example_runs(block_id, module, code, tmp_path, monkeypatch):
     if block_id in SKIPS:
         pytest.skip(SKIPS[block_id])
@@ -249,8 +245,7 @@ def test_blocks_found():
 
 def test_every_source_example_is_collected():
     in_source = sum(
-        len(python_blocks(p.read_text()))
-        for p in sorted((ROOT / "keras_tl").rglob("*.py"))
+        len(python_blocks(p.read_text())) for p in sorted((ROOT / "keras_tl").rglob("*.py"))
     )
     collected = sum(not b[0].startswith("README.md#") for b in BLOCKS)
     assert collected == in_source

@@ -26,15 +26,19 @@ def _reusable_module(path):
             self.moving_mean = tf.Variable(tf.zeros(8), trainable=False, name="moving_mean")
             self.regularization_losses = []
 
-        @tf.function(input_signature=[
-            tf.TensorSpec([None, None, None, 3], tf.float32),
-            tf.TensorSpec([], tf.bool)])  # fmt: skip
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, None, None, 3], tf.float32),
+                tf.TensorSpec([], tf.bool),
+            ]
+        )
         def __call__(self, images, training):
             pooled = tf.reduce_mean(images, axis=[1, 2])
             features = tf.matmul(pooled, self.kernel)
             # training uses batch statistics, inference the stored ones
-            center = tf.cond(training, lambda: tf.reduce_mean(features, 0),
-                             lambda: tf.identity(self.moving_mean))  # fmt: skip
+            center = tf.cond(
+                training, lambda: tf.reduce_mean(features, 0), lambda: tf.identity(self.moving_mean)
+            )
             return tf.nn.relu(features - center)
 
     module = FeatureVector()
@@ -70,9 +74,10 @@ def test_in_sequential_and_transfer_classifier(tmp_path):
     model = keras.Sequential([keras.Input((16, 16, 3)), layer, keras.layers.Dense(2)])
     assert tuple(model(_images()).shape) == (8, 2)
     tc = keras_tl.TransferClassifier(
-        keras_tl.hub.HubFeatureVector(path, input_shape=(16, 16, 3)), 2,
+        keras_tl.hub.HubFeatureVector(path, input_shape=(16, 16, 3)),
+        2,
         input_shape=(16, 16, 3),
-    )  # fmt: skip
+    )
     assert tuple(tc.predict(_images(), verbose=0).shape) == (8, 2)
 
 
@@ -82,8 +87,10 @@ def test_frozen_stays_bit_identical_and_trainable_fine_tunes(tmp_path):
     for trainable in (False, True):
         layer = keras_tl.hub.HubFeatureVector(path, trainable=trainable, input_shape=(16, 16, 3))
         model = keras.Sequential([keras.Input((16, 16, 3)), layer, keras.layers.Dense(2)])
-        model.compile(optimizer=keras.optimizers.SGD(0.5),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # fmt: skip
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.5),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
         kernel = [w for w in layer.weights if "kernel" in w.name][0]
         before = np.array(kernel)
         assert any(w is kernel for w in model.trainable_weights) == trainable
@@ -91,9 +98,7 @@ def test_frozen_stays_bit_identical_and_trainable_fine_tunes(tmp_path):
         changed = not np.array_equal(before, np.array(kernel))
         assert changed == trainable
         # the module's own graph sees the new values
-        np.testing.assert_allclose(
-            np.array(layer._module.kernel), np.array(kernel), rtol=0, atol=0
-        )
+        np.testing.assert_allclose(np.array(layer._module.kernel), np.array(kernel), rtol=0, atol=0)
 
 
 def test_save_load_keeps_fine_tuned_weights_and_needs_unsafe_mode(tmp_path):
@@ -122,8 +127,14 @@ def test_signature_with_dict_outputs(tmp_path):
     with pytest.raises(ValueError, match="Signature 'nope' not found"):
         HFV(path, signature="nope", output_key="default")
     # A signature trains too (hub.KerasLayer refuses; see the README).
-    assert len(HFV(path, signature="serving_default", output_key="default",
-                   trainable=True).trainable_weights) == 1
+    assert (
+        len(
+            HFV(
+                path, signature="serving_default", output_key="default", trainable=True
+            ).trainable_weights
+        )
+        == 1
+    )
 
 
 def test_mixed_precision_output_dtype(tmp_path):
@@ -150,9 +161,10 @@ def test_clear_errors(tmp_path):
 def test_works_with_the_freeze_schedule(tmp_path):
     path = _reusable_module(tmp_path / "fv")
     model = keras_tl.TransferClassifier(
-        keras_tl.hub.HubFeatureVector(path, input_shape=(16, 16, 3)), 2,
+        keras_tl.hub.HubFeatureVector(path, input_shape=(16, 16, 3)),
+        2,
         input_shape=(16, 16, 3),
-    )  # fmt: skip
+    )
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
     kernel = [w for w in model.backbone.weights if "kernel" in w.name][0]
     seen = []
@@ -162,8 +174,13 @@ def test_works_with_the_freeze_schedule(tmp_path):
             seen.append(np.array(kernel))
 
     start = np.array(kernel)
-    model.fit(_images(16), np.arange(16) % 2, epochs=3, verbose=0,
-              callbacks=[keras_tl.callbacks.FreezeSchedule({0: "head", 2: "all"}), Record()])
+    model.fit(
+        _images(16),
+        np.arange(16) % 2,
+        epochs=3,
+        verbose=0,
+        callbacks=[keras_tl.callbacks.FreezeSchedule({0: "head", 2: "all"}), Record()],
+    )
     np.testing.assert_array_equal(seen[1], start)  # frozen for epochs 0-1
     assert not np.array_equal(seen[2], seen[1])  # fine-tuned in epoch 2
 
@@ -208,9 +225,13 @@ def _hparams_module(path):
     """y = a*x + b with hyperparameters a, b (no `training` argument)."""
     import tensorflow as tf
 
-    @tf.function(input_signature=[tf.TensorSpec((None, 1), tf.float32),
-                                  tf.TensorSpec((), tf.float32),
-                                  tf.TensorSpec((), tf.float32)])  # fmt: skip
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec((None, 1), tf.float32),
+            tf.TensorSpec((), tf.float32),
+            tf.TensorSpec((), tf.float32),
+        ]
+    )
     def call_fn(x, a=1.0, b=0.0):
         return a * x + b
 
@@ -326,10 +347,12 @@ def _obscure_list_module(path):
         batch = tf.shape(x)[0]
         noise = 0.1 * tf.sin(tf.random.uniform((), -3, 3)) + 0.3  # rounded away
         return [
-            tf.broadcast_to(tf.reshape(i * x, [batch] + [1] * i), tf.cast(
-                tf.cast(tf.concat([[batch], [i] * i], 0), tf.float32) + noise, tf.int32))
+            tf.broadcast_to(
+                tf.reshape(i * x, [batch] + [1] * i),
+                tf.cast(tf.cast(tf.concat([[batch], [i] * i], 0), tf.float32) + noise, tf.int32),
+            )
             for i in range(1, 4)
-        ]  # fmt: skip
+        ]
 
     obj = tf.train.Checkpoint()
     obj.__call__ = call_fn
@@ -370,7 +393,7 @@ def test_half_plus_one_retraining_keeps_the_publishers_trainable_set(tmp_path):
     np.testing.assert_allclose(np.array(model.losses), [0.0025], rtol=1e-6)
     # Retrain on y = x/2 + 6 near x = 10: only w can compensate.
     model.compile(keras.optimizers.SGD(0.002), "mean_squared_error")
-    x = _x(9, 10, 11) .repeat(10, axis=0)
+    x = _x(9, 10, 11).repeat(10, axis=0)
     model.fit(x, x / 2 + 6, batch_size=len(x), epochs=10, verbose=0)
     np.testing.assert_array_equal(model(_x(0)), _x(1))  # the bias stayed 1.0
     np.testing.assert_allclose(model(_x(10)), _x(11), rtol=0.03)
@@ -385,7 +408,9 @@ def test_regularization_loss_counts_while_trainable_also_in_evaluate(tmp_path):
     for trainable in (False, True, False, True):  # toggled after the fact
         imported.trainable = trainable
         expected = 0.0025 if trainable else 0.0
-        np.testing.assert_allclose(float(sum(np.array(l) for l in model.losses)), expected, rtol=1e-6)
+        np.testing.assert_allclose(
+            float(sum(np.array(l) for l in model.losses)), expected, rtol=1e-6
+        )
         # evaluate() on an exact fit: the loss is the regularization alone
         # (after compile(), which a Dense's kernel_regularizer needs too)
         model.compile("sgd", "mean_squared_error")
@@ -403,7 +428,9 @@ def test_batch_norm_training_flag_reaches_the_module(tmp_path):
     model = keras.Model(inp, imported(inp))
     model.compile(keras.optimizers.SGD(0.1), "mean_squared_error")
     # 100 steps on the same batch (one epoch: cheaper than 100 epochs)
-    model.fit(np.tile(x, (100, 1)), np.tile(2 * x, (100, 1)), batch_size=3, shuffle=False, verbose=0)
+    model.fit(
+        np.tile(x, (100, 1)), np.tile(2 * x, (100, 1)), batch_size=3, shuffle=False, verbose=0
+    )
     np.testing.assert_allclose(np.array(mean), [12.0], rtol=1e-5)
     np.testing.assert_allclose(np.array(beta), [24.0], rtol=1e-4)
     np.testing.assert_allclose(model(x), 2 * x, rtol=1e-3)
@@ -413,7 +440,9 @@ def test_batch_norm_training_flag_reaches_the_module(tmp_path):
 
     frozen = keras_tl.hub.HubFeatureVector(path, trainable=False)
     inp = keras.Input((1,))
-    dense = keras.layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant(1.5))
+    dense = keras.layers.Dense(
+        1, use_bias=False, kernel_initializer=keras.initializers.Constant(1.5)
+    )
     model = keras.Model(inp, dense(frozen(inp)))
     model.compile(keras.optimizers.SGD(0.1), "mean_squared_error")
     before = [np.array(v) for v in frozen.weights]
@@ -539,28 +568,40 @@ def test_config_round_trips_and_hparams_arguments(tmp_path):
 
 # upstream: test_load_with_defaults,
 # test_load_callable_saved_model_v2_with_signature, test_keras_layer_get_config
-@pytest.mark.parametrize("signature, output_key, as_dict", [
-    (None, None, None), ("serving_default", None, True),
-    ("serving_default", "output_0", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "signature, output_key, as_dict",
+    [
+        (None, None, None),
+        ("serving_default", None, True),
+        ("serving_default", "output_0", None),
+    ],
+)
 def test_call_or_signature_outputs(tmp_path, signature, output_key, as_dict):
     HFV = keras_tl.hub.HubFeatureVector
-    layer = HFV(_plus_one_module(tmp_path / "m"), signature=signature,
-                output_key=output_key, signature_outputs_as_dict=as_dict)  # fmt: skip
+    layer = HFV(
+        _plus_one_module(tmp_path / "m"),
+        signature=signature,
+        output_key=output_key,
+        signature_outputs_as_dict=as_dict,
+    )
     output = layer(np.array(10.0, "float32"))
     if as_dict:
         assert isinstance(output, dict) and float(output["output_0"]) == 11.0
     else:
         assert float(output) == 11.0
     again = HFV.from_config(_json_cycle(layer.get_config()), safe_mode=False)
-    assert keras.tree.map_structure(float, again(np.array(10.0, "float32"))) == keras.tree.map_structure(float, output)
+    assert keras.tree.map_structure(
+        float, again(np.array(10.0, "float32"))
+    ) == keras.tree.map_structure(float, output)
 
 
 # upstream: test_load_callable_keras_default_saved_model_v2_with_signature
 def test_signature_beside_a_training_call(tmp_path):
     HFV = keras_tl.hub.HubFeatureVector
     path = _plus_one_module(tmp_path / "m", keras_default=True)
-    output = HFV(path, signature="plus_one", signature_outputs_as_dict=True)(np.array(10.0, "float32"))
+    output = HFV(path, signature="plus_one", signature_outputs_as_dict=True)(
+        np.array(10.0, "float32")
+    )
     assert isinstance(output, dict) and float(output["output_0"]) == 11.0
     # __call__ gets training=True only when trainable *and* training
     assert float(HFV(path)(np.array(10.0, "float32"), training=True)) == 10.0
@@ -584,7 +625,9 @@ def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="`tags`.*'train'"):
         HFV(path, tags=["train"])
     with pytest.raises(ValueError, match="exactly one of `output_key`"):
-        HFV(path, signature="serving_default", signature_outputs_as_dict=True, output_key="output_0")
+        HFV(
+            path, signature="serving_default", signature_outputs_as_dict=True, output_key="output_0"
+        )
     with pytest.raises(ValueError, match="returns a Tensor, not a dict"):
         HFV(path, output_key="output_0")(np.array(10.0, "float32"))
     with pytest.raises(ValueError, match=r"available keys are \['output_0'\]"):
@@ -594,10 +637,15 @@ def test_argument_errors(tmp_path):
         HFV(sig, signature="serving_default", output_key="pooled")
     # Every argument is checked when the layer is made, naming it.
     bad = {
-        "trainable": "yes", "arguments": {"a": tf.constant(1.0)}, "tags": [1],
-        "signature": 3, "signature_outputs_as_dict": "yes", "output_key": 0,
-        "output_shape": 7, "load_options": {"io_device": "/cpu:0"},
-    }  # fmt: skip
+        "trainable": "yes",
+        "arguments": {"a": tf.constant(1.0)},
+        "tags": [1],
+        "signature": 3,
+        "signature_outputs_as_dict": "yes",
+        "output_key": 0,
+        "output_shape": 7,
+        "load_options": {"io_device": "/cpu:0"},
+    }
     for name, value in bad.items():
         with pytest.raises(ValueError, match=f"`{name}`"):
             HFV(path, **{name: value})
@@ -616,7 +664,10 @@ def test_tags_and_load_options_are_used_and_saved(tmp_path):
     assert config["load_options"]["experimental_io_device"] == "/job:localhost"
     again = HFV.from_config(config, safe_mode=False)
     assert again.get_config() == layer.get_config()
-    assert float(HFV(path, load_options={"allow_partial_checkpoint": True})(np.array(1.0, "float32"))) == 2.0
+    assert (
+        float(HFV(path, load_options={"allow_partial_checkpoint": True})(np.array(1.0, "float32")))
+        == 2.0
+    )
 
 
 # upstream: test_keras_layer_logs_if_training_zero_variables

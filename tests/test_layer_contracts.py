@@ -22,10 +22,17 @@ testing = pytest.importorskip("keras.src.testing")
 
 SHAPE = (2, 8, 8, 3)
 RANDOM = dict(
-    rotation_range=20.0, width_shift_range=0.1, height_shift_range=2,
-    shear_range=5.0, zoom_range=0.2, horizontal_flip=True, vertical_flip=True,
-    channel_shift_range=10.0, brightness_range=(0.8, 1.2), seed=1,
-)  # fmt: skip
+    rotation_range=20.0,
+    width_shift_range=0.1,
+    height_shift_range=2,
+    shear_range=5.0,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    vertical_flip=True,
+    channel_shift_range=10.0,
+    brightness_range=(0.8, 1.2),
+    seed=1,
+)
 
 
 class LayerContracts(testing.TestCase):
@@ -76,8 +83,13 @@ class LayerContracts(testing.TestCase):
             for order in (0, 1):
                 self.run_layer_test(
                     ImageDataGeneratorAugmentation,
-                    init_kwargs=dict(rotation_range=30.0, fill_mode=fill_mode,
-                                     interpolation_order=order, cval=3.0, seed=2),  # fmt: skip
+                    init_kwargs=dict(
+                        rotation_range=30.0,
+                        fill_mode=fill_mode,
+                        interpolation_order=order,
+                        cval=3.0,
+                        seed=2,
+                    ),
                     input_shape=SHAPE,
                     call_kwargs={"training": True},
                     expected_output_shape=SHAPE,
@@ -87,8 +99,9 @@ class LayerContracts(testing.TestCase):
     def test_augmentation_standardization(self):
         self.run_layer_test(
             ImageDataGeneratorAugmentation,
-            init_kwargs=dict(rescale=1 / 255.0, samplewise_center=True,
-                             samplewise_std_normalization=True),  # fmt: skip
+            init_kwargs=dict(
+                rescale=1 / 255.0, samplewise_center=True, samplewise_std_normalization=True
+            ),
             input_shape=SHAPE,
             expected_output_shape=SHAPE,
             expected_num_non_trainable_weights=0,
@@ -234,16 +247,17 @@ def test_schedule_saved_with_the_model(name, tmp_path):
 def test_schedules_in_a_multi_optimizer_saved(tmp_path):
     """Per-group schedules, as discriminative_optimizer builds them."""
     shared = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)
-    optimizer_map = keras.optimizers.OptimizerMap(
-        default_optimizer=keras.optimizers.Adam(shared)
-    )
+    optimizer_map = keras.optimizers.OptimizerMap(default_optimizer=keras.optimizers.Adam(shared))
     optimizer_map[".*body/.+"] = keras.optimizers.Adam(  # Sequential prefixes paths
         WarmupSchedule(ScaledSchedule(shared, 0.5), 3), name="adam_block0"
     )
-    model = keras.Sequential([
-        keras.Input((3,)), keras.layers.Dense(4, name="body"),
-        keras.layers.Dense(2, name="head"),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, name="body"),
+            keras.layers.Dense(2, name="head"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.MultiOptimizer(optimizer_map), loss="mse")
     model.fit(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"), verbose=0)
     path = str(tmp_path / "model.keras")

@@ -24,8 +24,12 @@ def run(tmp_path_factory):
     env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
     proc = subprocess.run(
         [sys.executable, "-m", "tests.multi_device_run", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     with open(out / "results.json") as f:
         return json.load(f), out
@@ -71,13 +75,17 @@ def test_saved_on_many_devices_loads_on_one(run):
     model = keras.models.load_model(str(out / "model.keras"))
     x = np.load(out / "x.npy")
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), np.load(out / "predictions.npy"),
-        rtol=1e-5, atol=1e-6,
-    )  # fmt: skip
+        model.predict(x, verbose=0),
+        np.load(out / "predictions.npy"),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     np.testing.assert_allclose(
-        model.extract_features(x, batch_size=8), np.load(out / "features.npy"),
-        rtol=1e-5, atol=1e-5,
-    )  # fmt: skip
+        model.extract_features(x, batch_size=8),
+        np.load(out / "features.npy"),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_model_built_before_the_distribution_gets_a_clear_error(run):
@@ -116,11 +124,28 @@ def test_cli_trains_data_parallel_on_several_devices(xray, tmp_path):  # noqa: F
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     env["XLA_FLAGS"] = env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
     args = [
-        sys.executable, "-m", "keras_tl", "train", str(xray), "--backbone", "mobilenet_v2",
-        "--image-size", "32", "--weights", "none", "--epochs", "1",
-        "--fine-tune-epochs", "0", "--batch-size", "4", "--devices", "2",
-        "--output", str(tmp_path / "out"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "keras_tl",
+        "train",
+        str(xray),
+        "--backbone",
+        "mobilenet_v2",
+        "--image-size",
+        "32",
+        "--weights",
+        "none",
+        "--epochs",
+        "1",
+        "--fine-tune-epochs",
+        "0",
+        "--batch-size",
+        "4",
+        "--devices",
+        "2",
+        "--output",
+        str(tmp_path / "out"),
+    ]
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if backend == "jax":  # 2 simulated CPU devices
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -165,10 +190,19 @@ def test_two_jax_processes_train_as_one(tmp_path):
         port = str(s.getsockname()[1])
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.multi_host_run", str(i), port,
-             str(tmp_path / f"{i}.json")],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tests.multi_host_run",
+                str(i),
+                port,
+                str(tmp_path / f"{i}.json"),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for i in (0, 1)
     ]
     outputs = [p.communicate(timeout=300)[0] for p in procs]

@@ -71,8 +71,11 @@ def test_help_and_version_import_neither_keras_nor_tensorflow():
     # `python -m keras_tl`, as run: every import it makes, from -X importtime.
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "keras_tl", "--version"],
-        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("keras_tl "), proc.stderr[-3000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
     assert "keras_tl.cli" in imported
@@ -176,3 +179,13 @@ def test_keras_floor_covers_the_apis_used():
     for name in ("MultiOptimizer", "OptimizerMap"):
         assert hasattr(keras.optimizers, name), name
     assert hasattr(keras.distribution, "initialize")
+
+
+def test_the_tree_is_ruff_formatted_and_lint_clean():
+    # ruff comes with the test extra (pyproject.toml sets its rules): an
+    # unformatted file or a lint finding fails the suite, and so CI.
+    for args in (["format", "--check", "."], ["check", "."]):
+        out = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True
+        )
+        assert out.returncode == 0, f"ruff {' '.join(args)}:\n{out.stdout}{out.stderr}"

@@ -56,9 +56,10 @@ def test_compare_models_and_report_values():
     table = evaluation.format_table(rows)
     assert "oracle" in table and "1.0000" in table
     result = evaluation.metrics_from_predictions(
-        np.array([0, 0, 1, 1]), np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]]),
+        np.array([0, 0, 1, 1]),
+        np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]]),
         ["neg", "pos"],
-    )  # fmt: skip
+    )
     assert result["accuracy"] == 0.5 and result["confusion_matrix"] == [[1, 1], [1, 1]]
     assert result["auc"] == pytest.approx(0.75)
     assert result["per_class"]["pos"]["recall"] == 0.5
@@ -84,22 +85,25 @@ def test_logits_become_probabilities():
 
 def test_format_table_aligns_text_left_and_numbers_right():
     table = evaluation.format_table(
-        [{"model": "vgg16", "accuracy": 0.9, "auc": None},
-         {"model": "mobilenet_v2", "accuracy": 0.85, "auc": 0.95}],
+        [
+            {"model": "vgg16", "accuracy": 0.9, "auc": None},
+            {"model": "mobilenet_v2", "accuracy": 0.85, "auc": 0.95},
+        ],
         ["model", "accuracy", "auc"],
-    )  # fmt: skip
+    )
     assert table.splitlines() == [
         "model         accuracy     auc",
         "vgg16           0.9000       -",
         "mobilenet_v2    0.8500  0.9500",
     ]
     # Sequence rows, a header, another number format: the demo's table.
-    table = evaluation.format_table([("5", 0.5, 12)], headers=["k", "accuracy", "n"],
-                                    number_format=".3f")  # fmt: skip
+    table = evaluation.format_table(
+        [("5", 0.5, 12)], headers=["k", "accuracy", "n"], number_format=".3f"
+    )
     assert table.splitlines() == ["k  accuracy   n", "5     0.500  12"]
     markdown = evaluation.format_table(
-        [{"a": "x", "b": 1.5}], ["a", "b"], number_format=lambda v: f"{v:.1f}",
-        markdown=True)  # fmt: skip
+        [{"a": "x", "b": 1.5}], ["a", "b"], number_format=lambda v: f"{v:.1f}", markdown=True
+    )
     assert markdown.splitlines() == ["| a |   b |", "|---|----:|", "| x | 1.5 |"]
 
 
@@ -109,7 +113,7 @@ def test_benchmark_markdown_table_uses_the_shared_formatter():
     table = common.markdown_table(
         [{"input": "full", "seconds": 1234.5, "ratio": 0.01234}, {"input": "cached"}],
         ["input", "seconds", "ratio"],
-    )  # fmt: skip
+    )
     assert table.splitlines() == [
         "| input  | seconds |  ratio |",
         "|--------|--------:|-------:|",
@@ -136,8 +140,11 @@ def test_evaluation_leaves_the_matplotlib_backend_alone(tmp_path, monkeypatch):
     import importlib
 
     before = matplotlib.get_backend()
-    figures = len(sys.modules["matplotlib.pyplot"].get_fignums()) if (
-        "matplotlib.pyplot" in sys.modules) else 0  # fmt: skip
+    figures = (
+        len(sys.modules["matplotlib.pyplot"].get_fignums())
+        if ("matplotlib.pyplot" in sys.modules)
+        else 0
+    )
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"keras_tl switched the backend: matplotlib.use{args}")
@@ -157,13 +164,22 @@ def test_evaluation_leaves_the_matplotlib_backend_alone(tmp_path, monkeypatch):
 def test_plots_are_written(tmp_path):
     pytest.importorskip("matplotlib")
     result = evaluation.metrics_from_predictions(
-        np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1)
-    result["y_true"], result["probabilities"] = np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1
-    for fn, name in ((evaluation.plot_confusion_matrix, "cm.png"), (evaluation.plot_roc, "roc.png")):
+        np.array([0, 1, 2, 1]), np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1
+    )
+    result["y_true"], result["probabilities"] = (
+        np.array([0, 1, 2, 1]),
+        np.eye(3)[[0, 1, 2, 2]] * 0.7 + 0.1,
+    )
+    for fn, name in (
+        (evaluation.plot_confusion_matrix, "cm.png"),
+        (evaluation.plot_roc, "roc.png"),
+    ):
         paths = fn(result, str(tmp_path / name))
         assert paths == [str(tmp_path / name)]
         assert open(paths[0], "rb").read(4) == b"\x89PNG"
-    paths = evaluation.plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, str(tmp_path / "h.png"))
+    paths = evaluation.plot_history(
+        {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, str(tmp_path / "h.png")
+    )
     assert paths == [str(tmp_path / "h.png")] and os.path.getsize(paths[0]) > 0
 
 
@@ -184,8 +200,10 @@ def test_confusion_matrix_counts_contrast_with_their_cells(tmp_path, saved_figur
     pytest.importorskip("matplotlib")
     from matplotlib.colors import to_rgba
 
-    result = {"confusion_matrix": [[90, 0, 5], [1, 45, 0], [3, 2, 70]],
-              "class_names": ["cat", "dog", "bird"]}  # fmt: skip
+    result = {
+        "confusion_matrix": [[90, 0, 5], [1, 45, 0], [3, 2, 70]],
+        "class_names": ["cat", "dog", "bird"],
+    }
     evaluation.plot_confusion_matrix(result, str(tmp_path / "cm.png"))
     ax = saved_figures[0].axes[0]
     image = ax.get_images()[0]
@@ -218,7 +236,9 @@ def test_confusion_matrix_class_names_fit_in_the_picture(tmp_path, saved_figures
         assert picture.x0 <= box.x0 and box.x1 <= picture.x1, label.get_text()
         assert picture.y0 <= box.y0 and box.y1 <= picture.y1, label.get_text()
     # Neighbouring x labels do not overlap.
-    boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()), key=lambda b: b.x0)
+    boxes = sorted(
+        (t.get_window_extent(renderer) for t in ax.get_xticklabels()), key=lambda b: b.x0
+    )
     assert all(a.x1 <= b.x0 + 1 for a, b in zip(boxes, boxes[1:]))
 
 
@@ -248,8 +268,7 @@ def test_history_has_a_title_and_integer_epochs_from_one(tmp_path, saved_figures
         assert [line.get_xdata()[0] for line in ax.get_lines()[:2]] == [1, 1]
         assert ax.get_title() in ("Loss", "Accuracy")
     # Three epochs: no 0.5 ticks. Values 1e-5 apart: no "1e-5+1" offset.
-    fig = _history_figure(tmp_path, saved_figures,
-                          {"loss": [1.00001, 1.00003, 1.00002]})  # fmt: skip
+    fig = _history_figure(tmp_path, saved_figures, {"loss": [1.00001, 1.00003, 1.00002]})
     ax = fig.axes[0]
     low, high = ax.get_xlim()
     shown = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]

@@ -76,21 +76,14 @@ def test_starts_frozen_and_unfreeze_forms():
 
 
 def test_batchnorm_stays_frozen_unless_asked():
-    model = keras_tl.TransferClassifier(
-        "mobilenet_v2", 3, train_batchnorm=False, **SMALL
-    )
+    model = keras_tl.TransferClassifier("mobilenet_v2", 3, train_batchnorm=False, **SMALL)
     model.unfreeze("all")
-    bns = [l for l in model.backbone.layers
-           if isinstance(l, keras.layers.BatchNormalization)]  # fmt: skip
+    bns = [l for l in model.backbone.layers if isinstance(l, keras.layers.BatchNormalization)]
     assert bns and not any(l.trainable for l in bns)
-    model = keras_tl.TransferClassifier(
-        "mobilenet_v2", 3, train_batchnorm=True, **SMALL
-    )
+    model = keras_tl.TransferClassifier("mobilenet_v2", 3, train_batchnorm=True, **SMALL)
     model.unfreeze("all")
     assert all(l.trainable for l in bns if l in model.backbone.layers) or all(
-        l.trainable
-        for l in model.backbone.layers
-        if isinstance(l, keras.layers.BatchNormalization)
+        l.trainable for l in model.backbone.layers if isinstance(l, keras.layers.BatchNormalization)
     )
 
 
@@ -114,9 +107,7 @@ def test_training_step_changes_only_trainable_weights(images, labels):
 
 
 def test_keras_applications_backbone_frozen_parts_do_not_move(images, labels):
-    model = keras_tl.TransferClassifier(
-        "mobilenet_v2", 3, train_batchnorm=False, **SMALL
-    )
+    model = keras_tl.TransferClassifier("mobilenet_v2", 3, train_batchnorm=False, **SMALL)
     model.unfreeze(blocks=1)
     _compiled(model)
     trainable_ids = {id(v) for v in model.trainable_weights}
@@ -143,9 +134,13 @@ def test_backbone_runs_in_inference_mode_during_fit(images):
 
 def test_save_and_load_round_trip(tmp_path, images, labels):
     model = keras_tl.TransferClassifier(
-        "mobilenet_v2", 3, head_units=(8,), dropout=0.1,
-        class_names=["cat", "dog", "owl"], **SMALL,
-    )  # fmt: skip
+        "mobilenet_v2",
+        3,
+        head_units=(8,),
+        dropout=0.1,
+        class_names=["cat", "dog", "owl"],
+        **SMALL,
+    )
     model.unfreeze(blocks=2)
     _compiled(model).fit(images, labels, epochs=1, verbose=0)
     path = tmp_path / "m.keras"
@@ -153,12 +148,14 @@ def test_save_and_load_round_trip(tmp_path, images, labels):
     loaded = keras.models.load_model(path)  # no custom_objects
     assert type(loaded) is keras_tl.TransferClassifier
     np.testing.assert_allclose(
-        model.predict(images, verbose=0), loaded.predict(images, verbose=0),
-        rtol=1e-5, atol=1e-6,
-    )  # fmt: skip
-    assert freezing.trainable_layer_names(
-        loaded.backbone
-    ) == freezing.trainable_layer_names(model.backbone)
+        model.predict(images, verbose=0),
+        loaded.predict(images, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert freezing.trainable_layer_names(loaded.backbone) == freezing.trainable_layer_names(
+        model.backbone
+    )
     assert len(loaded.trainable_weights) == len(model.trainable_weights)
     assert loaded.class_names == ["cat", "dog", "owl"]
     assert loaded.get_config()["weights"] is None
@@ -178,32 +175,26 @@ def test_custom_backbone_round_trip(tmp_path, images):
     model = keras_tl.TransferClassifier(backbone, 2, preprocessing="tf")
     assert [b.name for b in model.blocks] == ["c1", "c2", "c3"]
     model.unfreeze(blocks=1)
-    assert [l.name for l in model.backbone.layers if l.trainable_weights] == [
-        "c3"
-    ]
+    assert [l.name for l in model.backbone.layers if l.trainable_weights] == ["c3"]
     path = tmp_path / "custom.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(
-        model.predict(images, verbose=0), loaded.predict(images, verbose=0),
-        rtol=1e-5, atol=1e-6,
-    )  # fmt: skip
-    assert [l.name for l in loaded.backbone.layers if l.trainable_weights] == [
-        "c3"
-    ]
+        model.predict(images, verbose=0),
+        loaded.predict(images, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert [l.name for l in loaded.backbone.layers if l.trainable_weights] == ["c3"]
 
 
 def test_predict_labels(images):
-    model = keras_tl.TransferClassifier(
-        "vgg16", 3, class_names=["a", "b", "c"], **SMALL
-    )
+    model = keras_tl.TransferClassifier("vgg16", 3, class_names=["a", "b", "c"], **SMALL)
     labels, confidence = model.predict_labels(images)
     probs = np.asarray(model.predict(images, verbose=0))
     assert labels == [["a", "b", "c"][i] for i in probs.argmax(-1)]
     np.testing.assert_allclose(confidence, probs.max(-1), rtol=1e-6)
-    binary = keras_tl.TransferClassifier(
-        "vgg16", 1, class_names=["normal", "pneumonia"], **SMALL
-    )
+    binary = keras_tl.TransferClassifier("vgg16", 1, class_names=["normal", "pneumonia"], **SMALL)
     labels, confidence = binary.predict_labels(images)
     assert set(labels) <= {"normal", "pneumonia"}
     assert (confidence >= 0.5).all()
@@ -216,16 +207,20 @@ def test_extract_features_trains_the_shared_head(images, labels):
     # Same features as the full model computes inside.
     np.testing.assert_allclose(
         np.asarray(model.head(features)),
-        np.asarray(model.predict(images, verbose=0)), rtol=1e-4, atol=1e-5,
-    )  # fmt: skip
+        np.asarray(model.predict(images, verbose=0)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     before = np.array(model.head.weights[0])
     model.head.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     model.head.fit(features, labels, epochs=2, verbose=0)
     assert not np.array_equal(before, np.array(model.head.weights[0]))
     np.testing.assert_allclose(
         np.asarray(model.head(features)),
-        np.asarray(model.predict(images, verbose=0)), rtol=1e-4, atol=1e-5,
-    )  # fmt: skip
+        np.asarray(model.predict(images, verbose=0)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     batches = [(images[:4], labels[:4]), (images[4:], labels[4:])]
     feats, ys = model.extract_features(batches)
     assert feats.shape == (8, 16) and list(ys) == list(labels)
@@ -233,9 +228,7 @@ def test_extract_features_trains_the_shared_head(images, labels):
 
 def test_augmentation_only_when_training(images):
     aug = keras.layers.RandomFlip("horizontal", seed=1)
-    model = keras_tl.TransferClassifier(
-        "vgg16", 3, augmentation=aug, **SMALL
-    )
+    model = keras_tl.TransferClassifier("vgg16", 3, augmentation=aug, **SMALL)
     a = np.asarray(model(images, training=False))
     b = np.asarray(model(images, training=False))
     np.testing.assert_array_equal(a, b)
@@ -303,9 +296,7 @@ class _Snapshots(keras.callbacks.Callback):
 
 def _tiny_classifier(**kwargs):
     kwargs.setdefault("block_starts", ["conv1", "conv2"])
-    return keras_tl.TransferClassifier(
-        tiny_backbone(), 3, preprocessing="tf", **kwargs
-    )
+    return keras_tl.TransferClassifier(tiny_backbone(), 3, preprocessing="tf", **kwargs)
 
 
 def _same(a, b):
@@ -319,9 +310,14 @@ def test_fine_tune_trains_the_head_then_the_backbone(images, labels):
     head_before = _values(model.head.weights)
     snaps = _Snapshots()
     history = model.fine_tune(
-        images, labels, epochs=2, freeze_epochs=2, callbacks=[snaps],
-        batch_size=4, verbose=0,
-    )  # fmt: skip
+        images,
+        labels,
+        epochs=2,
+        freeze_epochs=2,
+        callbacks=[snaps],
+        batch_size=4,
+        verbose=0,
+    )
     assert len(history.history["loss"]) == 4
     assert _same(snaps.backbone[0], before) and _same(snaps.backbone[1], before)
     assert not _same(snaps.head[0], head_before)
@@ -337,12 +333,17 @@ def test_fine_tune_partial_unfreeze_and_no_freeze_phase(images, labels):
     kernels = lambda: {
         name: np.array(model.backbone.get_layer(name).kernel)
         for name in ("conv0", "conv1", "conv2")
-    }  # fmt: skip
+    }
     before = kernels()
     history = model.fine_tune(
-        images, labels, epochs=1, freeze_epochs=0, unfreeze={"blocks": 1},
-        lr_ratio=None, verbose=0,
-    )  # fmt: skip
+        images,
+        labels,
+        epochs=1,
+        freeze_epochs=0,
+        unfreeze={"blocks": 1},
+        lr_ratio=None,
+        verbose=0,
+    )
     assert len(history.history["loss"]) == 1
     after = kernels()
     # From the first epoch only the top block trains; BatchNorm stays frozen.
@@ -405,9 +406,7 @@ def test_fine_tune_needs_a_compiled_model(images, labels):
         (1, True, keras.losses.BinaryCrossentropy),
     ],
 )
-def test_auto_compile_matches_the_head(
-    images, num_classes, from_logits, loss_class
-):
+def test_auto_compile_matches_the_head(images, num_classes, from_logits, loss_class):
     model = keras_tl.TransferClassifier(
         tiny_backbone(), num_classes, preprocessing="tf", from_logits=from_logits
     )
@@ -452,8 +451,9 @@ def test_auto_compiled_model_saves_and_loads(tmp_path, images, labels):
     assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 1
     np.testing.assert_allclose(
         model.evaluate(images, labels, verbose=0),
-        loaded.evaluate(images, labels, verbose=0), rtol=1e-5,
-    )  # fmt: skip
+        loaded.evaluate(images, labels, verbose=0),
+        rtol=1e-5,
+    )
     loaded.fit(images, labels, epochs=1, verbose=0)
 
 
@@ -471,9 +471,7 @@ def test_image_size_and_input_shape():
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_dtype_policy_survives_a_round_trip(tmp_path, images, policy):
-    model = keras_tl.TransferClassifier(
-        "mobilenet_v2", 3, dtype=policy, head_units=(8,), **SMALL
-    )
+    model = keras_tl.TransferClassifier("mobilenet_v2", 3, dtype=policy, head_units=(8,), **SMALL)
     assert keras.config.dtype_policy().name == "float32"  # left as it was
     compute = policy.split("_")[1]
     assert model.backbone.get_layer("Conv1").compute_dtype == compute
@@ -487,9 +485,11 @@ def test_dtype_policy_survives_a_round_trip(tmp_path, images, policy):
     out = loaded(images)
     assert keras.backend.standardize_dtype(out.dtype) == "float32"
     np.testing.assert_allclose(
-        model.predict(images, verbose=0), loaded.predict(images, verbose=0),
-        rtol=1e-6, atol=1e-6,
-    )  # fmt: skip
+        model.predict(images, verbose=0),
+        loaded.predict(images, verbose=0),
+        rtol=1e-6,
+        atol=1e-6,
+    )
     # A backbone passed in as a model keeps the policy it was built with.
     custom = _tiny_classifier(dtype=policy, head_units=(8,))
     assert custom.backbone.get_layer("conv0").compute_dtype == "float32"

@@ -83,9 +83,7 @@ def build_backbone(name, input_shape=None, weights="imagenet"):
         )
     constructor = getattr(keras.applications, spec.constructor)
     try:
-        backbone = constructor(
-            include_top=False, weights=weights, input_shape=input_shape
-        )
+        backbone = constructor(include_top=False, weights=weights, input_shape=input_shape)
     except Exception as error:  # keras raises a bare Exception offline
         if weights == "imagenet" and "URL fetch failure" in str(error):
             raise OSError(_offline_message(spec, error)) from error

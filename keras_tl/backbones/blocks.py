@@ -97,9 +97,7 @@ def _layer_index(backbone, name_or_index):
             return i
     import difflib
 
-    close = difflib.get_close_matches(
-        str(name_or_index), [layer.name for layer in layers], n=5
-    )
+    close = difflib.get_close_matches(str(name_or_index), [layer.name for layer in layers], n=5)
     hint = f" Close matches: {close}." if close else ""
     raise ValueError(
         f"The backbone '{backbone.name}' has no layer named "

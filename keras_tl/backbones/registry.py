@@ -27,12 +27,24 @@ _CONVNEXT = dict(
 )
 
 _EFFICIENTNET_SIZES = {
-    "b0": 224, "b1": 240, "b2": 260, "b3": 300,
-    "b4": 380, "b5": 456, "b6": 528, "b7": 600,
-}  # fmt: skip
+    "b0": 224,
+    "b1": 240,
+    "b2": 260,
+    "b3": 300,
+    "b4": 380,
+    "b5": 456,
+    "b6": 528,
+    "b7": 600,
+}
 _EFFICIENTNET_V2_SIZES = {
-    "b0": 224, "b1": 240, "b2": 260, "b3": 300, "s": 384, "m": 480, "l": 480,
-}  # fmt: skip
+    "b0": 224,
+    "b1": 240,
+    "b2": 260,
+    "b3": 300,
+    "s": 384,
+    "m": 480,
+    "l": 480,
+}
 
 
 def _specs():
@@ -40,72 +52,145 @@ def _specs():
     yield BackboneSpec("vgg19", "VGG19", "vgg19", 224, 32, "caffe", **_VGG)
     for depth in (50, 101, 152):
         yield BackboneSpec(
-            f"resnet{depth}", f"ResNet{depth}", "resnet", 224, 32, "caffe",
+            f"resnet{depth}",
+            f"ResNet{depth}",
+            "resnet",
+            224,
+            32,
+            "caffe",
             **_RESNET,
-        )  # fmt: skip
+        )
         yield BackboneSpec(
-            f"resnet{depth}_v2", f"ResNet{depth}V2", "resnet_v2", 224, 32,
-            "tf", **_RESNET,
-        )  # fmt: skip
+            f"resnet{depth}_v2",
+            f"ResNet{depth}V2",
+            "resnet_v2",
+            224,
+            32,
+            "tf",
+            **_RESNET,
+        )
     yield BackboneSpec(
-        "inception_v3", "InceptionV3", "inception_v3", 299, 75, "tf",
+        "inception_v3",
+        "InceptionV3",
+        "inception_v3",
+        299,
+        75,
+        "tf",
         block_end=r"^mixed\d+$",
-    )  # fmt: skip
+    )
     yield BackboneSpec(
-        "inception_resnet_v2", "InceptionResNetV2", "inception_resnet_v2",
-        299, 75, "tf",
+        "inception_resnet_v2",
+        "InceptionResNetV2",
+        "inception_resnet_v2",
+        299,
+        75,
+        "tf",
         block_end=r"^(mixed_5b|mixed_6a|mixed_7a|block(35|17|8)_\d+_ac"
         r"|conv_7b_ac)$",
-    )  # fmt: skip
+    )
     yield BackboneSpec(
-        "xception", "Xception", "xception", 299, 71, "tf",
+        "xception",
+        "Xception",
+        "xception",
+        299,
+        71,
+        "tf",
         block_start=r"^(block\d+)_",
-    )  # fmt: skip
+    )
     yield BackboneSpec(
-        "mobilenet", "MobileNet", "mobilenet", 224, 32, "tf",
+        "mobilenet",
+        "MobileNet",
+        "mobilenet",
+        224,
+        32,
+        "tf",
         block_start=r"^conv_(?:dw|pw|pad)_(\d+)",
-    )  # fmt: skip
+    )
     yield BackboneSpec(
-        "mobilenet_v2", "MobileNetV2", "mobilenet_v2", 224, 32, "tf",
+        "mobilenet_v2",
+        "MobileNetV2",
+        "mobilenet_v2",
+        224,
+        32,
+        "tf",
         block_start=r"^(expanded_conv|block_\d+)_",
-    )  # fmt: skip
+    )
     for size in ("small", "large"):
         yield BackboneSpec(
-            f"mobilenet_v3_{size}", f"MobileNetV3{size.title()}",
-            "mobilenet_v3", 224, 32, "none",
+            f"mobilenet_v3_{size}",
+            f"MobileNetV3{size.title()}",
+            "mobilenet_v3",
+            224,
+            32,
+            "none",
             block_start=r"^(expanded_conv(?:_\d+)?)_",
-        )  # fmt: skip
+        )
     for depth in (121, 169, 201):
         yield BackboneSpec(
-            f"densenet{depth}", f"DenseNet{depth}", "densenet", 224, 32,
-            "torch", **_DENSENET,
-        )  # fmt: skip
+            f"densenet{depth}",
+            f"DenseNet{depth}",
+            "densenet",
+            224,
+            32,
+            "torch",
+            **_DENSENET,
+        )
     yield BackboneSpec(
-        "nasnet_mobile", "NASNetMobile", "nasnet", 224, 32, "tf",
+        "nasnet_mobile",
+        "NASNetMobile",
+        "nasnet",
+        224,
+        32,
+        "tf",
         block_end=r"^(normal_concat_\d+|reduction_concat_(stem_\d|reduce_\d+))$",
         fixed_size=True,
-    )  # fmt: skip
+    )
     yield BackboneSpec(
-        "nasnet_large", "NASNetLarge", "nasnet", 331, 32, "tf",
+        "nasnet_large",
+        "NASNetLarge",
+        "nasnet",
+        331,
+        32,
+        "tf",
         block_end=r"^(normal_concat_\d+|reduction_concat_(stem_\d|reduce_\d+))$",
         fixed_size=True,
-    )  # fmt: skip
+    )
     for variant, size in _EFFICIENTNET_SIZES.items():
         yield BackboneSpec(
-            f"efficientnet_{variant}", f"EfficientNet{variant.upper()}",
-            "efficientnet", size, 32, "none", **_EFFICIENTNET,
-        )  # fmt: skip
+            f"efficientnet_{variant}",
+            f"EfficientNet{variant.upper()}",
+            "efficientnet",
+            size,
+            32,
+            "none",
+            **_EFFICIENTNET,
+        )
     for variant, size in _EFFICIENTNET_V2_SIZES.items():
         yield BackboneSpec(
-            f"efficientnet_v2_{variant}", f"EfficientNetV2{variant.upper()}",
-            "efficientnet_v2", size, 32, "none", **_EFFICIENTNET,
-        )  # fmt: skip
-    for size, title in (("tiny", "Tiny"), ("small", "Small"), ("base", "Base"),
-                        ("large", "Large"), ("xlarge", "XLarge")):
+            f"efficientnet_v2_{variant}",
+            f"EfficientNetV2{variant.upper()}",
+            "efficientnet_v2",
+            size,
+            32,
+            "none",
+            **_EFFICIENTNET,
+        )
+    for size, title in (
+        ("tiny", "Tiny"),
+        ("small", "Small"),
+        ("base", "Base"),
+        ("large", "Large"),
+        ("xlarge", "XLarge"),
+    ):
         yield BackboneSpec(
-            f"convnext_{size}", f"ConvNeXt{title}", "convnext", 224,
-            32, "none", **_CONVNEXT,
-        )  # fmt: skip
+            f"convnext_{size}",
+            f"ConvNeXt{title}",
+            "convnext",
+            224,
+            32,
+            "none",
+            **_CONVNEXT,
+        )
 
 
 REGISTRY = {spec.name: spec for spec in _specs()}

@@ -55,9 +55,7 @@ class BackboneSpec:
         return self.block_key(key) if self.block_key else key
 
     def ends_block(self, layer_name):
-        return self.block_end is not None and re.search(
-            self.block_end, layer_name
-        ) is not None
+        return self.block_end is not None and re.search(self.block_end, layer_name) is not None
 
     @property
     def default_input_shape(self):

@@ -16,8 +16,7 @@ def check_int(name, value, low, alternative=""):
     """`value` is an integer >= `low` (bools are not), else a ValueError."""
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(
-            f"`{name}` must be an integer >= {low}{alternative}. Received: "
-            f"{name}={value!r}"
+            f"`{name}` must be an integer >= {low}{alternative}. Received: {name}={value!r}"
         )
 
 
@@ -28,6 +27,4 @@ def check_positive(name, value):
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ValueError(
-            f"`{name}` must be a finite number > 0. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be a finite number > 0. Received: {name}={value!r}")

@@ -137,9 +137,11 @@ class FineTuningCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         check_unit(self.unit)
         self.target = resolve_target(
-            self.model, self.backbone_arg, self.block_starts,
+            self.model,
+            self.backbone_arg,
+            self.block_starts,
             self.train_batchnorm,
-        )  # fmt: skip
+        )
         self.check_target(self.target)
         self._step = 0  # counted from the start of this fit()
         self._epoch = 0
@@ -170,9 +172,7 @@ class FineTuningCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["trainable_params"] = freezing.count_params(
-                self.model.trainable_weights
-            )
+            logs["trainable_params"] = freezing.count_params(self.model.trainable_weights)
         if self.unit == "epoch":
             # Decided now, so the last epoch's logs are seen too (as
             # EarlyStopping does); applied when the next epoch begins.
@@ -232,15 +232,16 @@ class FineTuningCallback(keras.callbacks.Callback):
         inner = old
         if isinstance(old, keras.optimizers.LossScaleOptimizer):
             inner = old.inner_optimizer
-        if self.lr_ratio is not None and not isinstance(
-            inner, keras.optimizers.MultiOptimizer
-        ):
+        if self.lr_ratio is not None and not isinstance(inner, keras.optimizers.MultiOptimizer):
             new = discriminative_optimizer(
-                inner, self.model, self.target.backbone,
-                lr_ratio=self.lr_ratio, lr_factor=self.lr_factor,
+                inner,
+                self.model,
+                self.target.backbone,
+                lr_ratio=self.lr_ratio,
+                lr_factor=self.lr_factor,
                 warmup_steps=self.warmup_steps,
                 block_starts=self.block_starts,
-            )  # fmt: skip
+            )
         else:
             new = _clone(inner)
         if inner is not old:
@@ -251,6 +252,7 @@ class FineTuningCallback(keras.callbacks.Callback):
                 name=old.name,
             )
         return new
+
 
 def _strategy_scope(model):
     strategy = getattr(model, "distribute_strategy", None)
@@ -270,12 +272,11 @@ def _swap_optimizer(model, new):
     old_values = {v.path: v for v in old.variables}
     for variable in new.variables:
         previous = old_values.get(variable.path)
-        if previous is not None and tuple(previous.shape) == tuple(
-            variable.shape
-        ):
+        if previous is not None and tuple(previous.shape) == tuple(variable.shape):
             variable.assign(previous.value)
     model.optimizer = new
     from keras_tl._compat import compile_config as private_compile_config
+
     compile_config = private_compile_config(model)
     if compile_config is not None and "optimizer" in compile_config.config:
         # So model.save() records the optimizer that is really in use.

@@ -42,10 +42,7 @@ class FreezeSchedule(FineTuningCallback):
         parsed = {}
         for when, spec in schedule.items():
             if isinstance(when, bool) or not isinstance(when, int) or when < 0:
-                raise ValueError(
-                    f"Schedule keys are {unit} numbers >= 0. Received: "
-                    f"{when!r}"
-                )
+                raise ValueError(f"Schedule keys are {unit} numbers >= 0. Received: {when!r}")
             parsed[when] = freezing.parse_spec(spec)
         self.schedule = dict(sorted(parsed.items()))
         self.unit = unit

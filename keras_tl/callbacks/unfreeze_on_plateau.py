@@ -53,9 +53,11 @@ class UnfreezeOnPlateau(FineTuningCallback):
         check_int("patience", patience, 0)
         check_int("blocks_per_step", blocks_per_step, 1)
         if mode == "auto":
-            mode = "max" if any(
-                k in monitor for k in ("acc", "auc", "precision", "recall", "f1")
-            ) else "min"
+            mode = (
+                "max"
+                if any(k in monitor for k in ("acc", "auc", "precision", "recall", "f1"))
+                else "min"
+            )
         self.monitor = monitor
         self.patience = patience
         self.min_delta = abs(float(min_delta))

@@ -15,9 +15,18 @@ from keras_tl.data.class_weights import class_indices
 from keras_tl.distribution import last_batch_plan
 
 
-def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
-                augment=None, class_names=None, prefetch=True,
-                augment_eval=False, drop_remainder=None):  # fmt: skip
+def from_arrays(
+    images,
+    labels=None,
+    batch_size=32,
+    shuffle=True,
+    seed=None,
+    augment=None,
+    class_names=None,
+    prefetch=True,
+    augment_eval=False,
+    drop_remainder=None,
+):
     """A `tf.data.Dataset` from NumPy arrays, with optional augmentation.
 
     Args:
@@ -41,10 +50,16 @@ def from_arrays(images, labels=None, batch_size=32, shuffle=True, seed=None,
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed)
     ds = pipeline.finish(
-        tf, ds, len(images), batch_size, augment, shuffle,
-        labeled=labels is not None, prefetch=prefetch,
+        tf,
+        ds,
+        len(images),
+        batch_size,
+        augment,
+        shuffle,
+        labeled=labels is not None,
+        prefetch=prefetch,
         drop_remainder=drop_remainder,
-    )  # fmt: skip
+    )
     if class_names is not None or labels is not None:
         flat = flat if labels is not None else np.zeros(0, int)
         names = class_names or [str(i) for i in range(int(flat.max()) + 1)]
@@ -77,9 +92,7 @@ def check_images(images):
         if not np.isfinite(images.sum(dtype="float64")):
             bad = np.size(images) - np.count_nonzero(np.isfinite(images))
             if bad:
-                raise ValueError(
-                    f"`images` must be finite; {bad} values are NaN or infinite."
-                )
+                raise ValueError(f"`images` must be finite; {bad} values are NaN or infinite.")
         if images.min() >= 0 and images.max() <= 1:
             warnings.warn(
                 "`images` are floats in [0, 1], but the model expects [0, 255] "
@@ -127,9 +140,19 @@ class ArrayDataset(keras.utils.PyDataset):
         **kwargs: `keras.utils.PyDataset` arguments (`workers`, ...).
     """
 
-    def __init__(self, images, labels, batch_size=32, shuffle=True, seed=None,
-                 augment=None, on_device=False, augment_eval=False,
-                 drop_remainder=None, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        images,
+        labels,
+        batch_size=32,
+        shuffle=True,
+        seed=None,
+        augment=None,
+        on_device=False,
+        augment_eval=False,
+        drop_remainder=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.images = check_images(images)
         self.labels = np.asarray(labels)
@@ -171,9 +194,7 @@ class ArrayDataset(keras.utils.PyDataset):
 
 
 def _array_drop_remainder(count, batch_size, shuffle, drop_remainder):
-    drop_remainder, pad, replicas = last_batch_plan(
-        count, batch_size, shuffle, drop_remainder
-    )
+    drop_remainder, pad, replicas = last_batch_plan(count, batch_size, shuffle, drop_remainder)
     if pad:  # a PyDataset cannot add sample weights to one batch
         raise ValueError(
             f"{count} images in batches of {batch_size} end with a batch of "
@@ -185,8 +206,9 @@ def _array_drop_remainder(count, batch_size, shuffle, drop_remainder):
     return drop_remainder
 
 
-def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",
-                      class_names=None, on_error="skip"):  # fmt: skip
+def load_image_folder(
+    directory, image_size=(224, 224), color_mode="rgb", class_names=None, on_error="skip"
+):
     """Read a folder of class sub-folders into NumPy arrays, with Pillow
     and no TensorFlow.
 
@@ -197,16 +219,12 @@ def load_image_folder(directory, image_size=(224, 224), color_mode="rgb",
     try:
         from PIL import Image  # noqa: F401  (a clear error before any work)
     except ImportError as error:
-        raise ImportError(
-            "load_image_folder needs Pillow: pip install pillow"
-        ) from error
+        raise ImportError("load_image_folder needs Pillow: pip install pillow") from error
     image_size = pipeline.check_image_size(image_size)
     files.check_on_error(on_error)
     modes = {"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}
     if color_mode not in modes:
-        raise ValueError(
-            f"`color_mode` must be one of {tuple(modes)}. Received: {color_mode!r}"
-        )
+        raise ValueError(f"`color_mode` must be one of {tuple(modes)}. Received: {color_mode!r}")
     paths, labels, class_names = files.list_class_folders(str(directory), class_names)
     images = []
 

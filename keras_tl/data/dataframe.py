@@ -45,8 +45,7 @@ def from_dataframe(
         raw_labels = list(dataframe[y_col])
     except (KeyError, TypeError) as error:
         raise ValueError(
-            f"The dataframe needs the columns x_col={x_col!r} and "
-            f"y_col={y_col!r}: {error}"
+            f"The dataframe needs the columns x_col={x_col!r} and y_col={y_col!r}: {error}"
         ) from None
     _check_columns(names, raw_labels, x_col, y_col)
     if class_names is None:
@@ -54,8 +53,7 @@ def from_dataframe(
     index = {str(name): i for i, name in enumerate(class_names)}
     if len(index) != len(class_names):
         raise ValueError(
-            "`class_names` must not repeat a class. Received: "
-            f"class_names={list(class_names)}"
+            f"`class_names` must not repeat a class. Received: class_names={list(class_names)}"
         )
     unknown = sorted({str(v) for v in raw_labels} - set(index))
     if unknown:
@@ -64,24 +62,36 @@ def from_dataframe(
     labels = [index[str(v)] for v in raw_labels]
     color_mode = kwargs.get("color_mode", "rgb")
     pipeline.check_options(
-        label_mode, color_mode, kwargs.get("interpolation", "bilinear"),
-        batch_size, len(class_names),
-    )  # fmt: skip
+        label_mode,
+        color_mode,
+        kwargs.get("interpolation", "bilinear"),
+        batch_size,
+        len(class_names),
+    )
     kwargs["augment"] = pipeline.make_augment(
-        kwargs.get("augment"), kwargs.get("shuffle", True),
+        kwargs.get("augment"),
+        kwargs.get("shuffle", True),
         augment_eval=kwargs.get("augment_eval", False),
-    )  # fmt: skip
+    )
     channels = pipeline.COLOR_MODES[color_mode]
     paths, labels, skipped = files.filter_images(
-        paths, labels, on_error,
+        paths,
+        labels,
+        on_error,
         lambda kept: pipeline.decode_errors(kept, channels),
-    )  # fmt: skip
+    )
     if not paths:
         raise ValueError("No readable images are listed in the dataframe.")
     return pipeline.build(
-        paths, labels, class_names, image_size, batch_size=batch_size,
-        label_mode=label_mode, skipped=skipped, **kwargs,
-    )  # fmt: skip
+        paths,
+        labels,
+        class_names,
+        image_size,
+        batch_size=batch_size,
+        label_mode=label_mode,
+        skipped=skipped,
+        **kwargs,
+    )
 
 
 def _check_columns(names, labels, x_col, y_col):

@@ -85,22 +85,35 @@ def image_dataset_from_directory(
     files.check_on_error(on_error)
     directory = str(directory)
     paths, labels, class_names = files.list_class_folders(directory, class_names)
-    pipeline.check_options(
-        label_mode, color_mode, interpolation, batch_size, len(class_names)
-    )
+    pipeline.check_options(label_mode, color_mode, interpolation, batch_size, len(class_names))
     augment = pipeline.make_augment(augment, shuffle, subset, augment_eval)
     channels = pipeline.COLOR_MODES[color_mode]
     paths, labels, skipped = files.filter_images(
-        paths, labels, on_error,
+        paths,
+        labels,
+        on_error,
         decode_errors=lambda kept: pipeline.decode_errors(kept, channels),
         select=lambda p, y: files.split(p, y, validation_split, subset, seed),
-    )  # fmt: skip
+    )
     if not paths:
         raise ValueError(f"No readable images found in {directory!r}.")
     return pipeline.build(
-        paths, labels, class_names, image_size, batch_size=batch_size,
-        label_mode=label_mode, color_mode=color_mode, shuffle=shuffle,
-        seed=seed, augment=augment, cache=cache, interpolation=interpolation,
-        fast_jpeg=fast_jpeg, prefetch=prefetch, skipped=skipped,
-        subset=subset, augment_eval=augment_eval, drop_remainder=drop_remainder,
-    )  # fmt: skip
+        paths,
+        labels,
+        class_names,
+        image_size,
+        batch_size=batch_size,
+        label_mode=label_mode,
+        color_mode=color_mode,
+        shuffle=shuffle,
+        seed=seed,
+        augment=augment,
+        cache=cache,
+        interpolation=interpolation,
+        fast_jpeg=fast_jpeg,
+        prefetch=prefetch,
+        skipped=skipped,
+        subset=subset,
+        augment_eval=augment_eval,
+        drop_remainder=drop_remainder,
+    )

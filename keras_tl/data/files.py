@@ -33,9 +33,7 @@ def check_image_file(path):
             tail = f.read()
     except OSError as error:
         return f"cannot be read ({error.strerror})"
-    kind = next(
-        (k for k, magics in _MAGIC.items() if head.startswith(magics)), None
-    )
+    kind = next((k for k, magics in _MAGIC.items() if head.startswith(magics)), None)
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         kind = "webp"
     if kind is None:
@@ -51,9 +49,7 @@ def check_image_file(path):
 
 def check_on_error(on_error):
     if on_error not in ON_ERROR:
-        raise ValueError(
-            f"`on_error` must be one of {ON_ERROR}. Received: {on_error!r}"
-        )
+        raise ValueError(f"`on_error` must be one of {ON_ERROR}. Received: {on_error!r}")
 
 
 def filter_images(paths, labels, on_error, decode_errors=None, select=None):
@@ -84,9 +80,7 @@ def filter_images(paths, labels, on_error, decode_errors=None, select=None):
     for path, label in zip(paths, labels):
         reason = None
         if not path.lower().endswith(IMAGE_EXTENSIONS):
-            reason = "is not an image (extension not in %s)" % (
-                ", ".join(IMAGE_EXTENSIONS)
-            )
+            reason = "is not an image (extension not in %s)" % (", ".join(IMAGE_EXTENSIONS))
         else:
             reason = check_image_file(path)
         if reason is None:
@@ -106,7 +100,9 @@ def filter_images(paths, labels, on_error, decode_errors=None, select=None):
         logger.warning(
             "keras_tl skipped %d file(s) that are not readable images, e.g. "
             "%s %s. The list is in dataset.skipped_files.",
-            len(skipped), skipped[0][0], skipped[0][1],
+            len(skipped),
+            skipped[0][0],
+            skipped[0][1],
         )
     return kept_paths, kept_labels, skipped
 
@@ -125,9 +121,10 @@ def list_class_folders(directory, class_names=None):
             "sub-folder per class (e.g. data/cat/*.jpg, data/dog/*.jpg)."
         )
     found = sorted(
-        d for d in os.listdir(directory)
+        d
+        for d in os.listdir(directory)
         if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")
-    )  # fmt: skip
+    )
     if class_names is None:
         class_names = found
     else:
@@ -141,8 +138,7 @@ def list_class_folders(directory, class_names=None):
         missing = [c for c in class_names if c not in found]
         if missing:
             raise ValueError(
-                f"class_names {missing} have no folder in {directory!r}; "
-                f"its folders are {found}."
+                f"class_names {missing} have no folder in {directory!r}; its folders are {found}."
             )
     if not class_names:
         raise ValueError(
@@ -154,23 +150,26 @@ def list_class_folders(directory, class_names=None):
     paths, labels, empty = [], [], []
     for index, name in enumerate(class_names):
         files = _walk(
-            os.path.join(directory, name), root, seen_dirs, seen_files,
+            os.path.join(directory, name),
+            root,
+            seen_dirs,
+            seen_files,
             not_followed,
-        )  # fmt: skip
+        )
         if not files:
             empty.append(name)
         paths.extend(files)
         labels.extend([index] * len(files))
     if not_followed:
         logger.warning(
-            "keras_tl did not follow %d link(s) or repeated path(s) in %r, "
-            "e.g. %s %s.",
-            len(not_followed), directory, *not_followed[0],
+            "keras_tl did not follow %d link(s) or repeated path(s) in %r, e.g. %s %s.",
+            len(not_followed),
+            directory,
+            *not_followed[0],
         )
     if empty:
         raise ValueError(
-            f"Class folder(s) {empty} in {directory!r} hold no files. Remove "
-            "them or add images."
+            f"Class folder(s) {empty} in {directory!r} hold no files. Remove them or add images."
         )
     return paths, labels, list(class_names)
 
@@ -249,9 +248,7 @@ def split(paths, labels, validation_split, subset, seed):
             raise ValueError("`subset` needs `validation_split`.")
         return paths, labels
     if not isinstance(validation_split, numbers.Real) or not 0 < validation_split < 1:
-        raise ValueError(
-            f"`validation_split` must be in (0, 1). Received: {validation_split!r}"
-        )
+        raise ValueError(f"`validation_split` must be in (0, 1). Received: {validation_split!r}")
     if subset not in ("training", "validation"):
         raise ValueError(
             "With validation_split, `subset` must be 'training' or "
@@ -259,8 +256,7 @@ def split(paths, labels, validation_split, subset, seed):
         )
     if seed is None:
         raise ValueError(
-            "With validation_split, pass the same `seed` for both subsets so "
-            "they do not overlap."
+            "With validation_split, pass the same `seed` for both subsets so they do not overlap."
         )
     order = list(range(len(paths)))
     random.Random(seed).shuffle(order)

@@ -15,9 +15,13 @@ INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3")
 # augment them (see `make_augment`). The layer turns centering on along
 # with ZCA and std normalization, so those are looked for first.
 STANDARDIZATION = (
-    "rescale", "zca_whitening", "featurewise_std_normalization",
-    "samplewise_std_normalization", "featurewise_center", "samplewise_center",
-)  # fmt: skip
+    "rescale",
+    "zca_whitening",
+    "featurewise_std_normalization",
+    "samplewise_std_normalization",
+    "featurewise_center",
+    "samplewise_center",
+)
 
 
 def check_image_size(image_size):
@@ -35,22 +39,16 @@ def check_image_size(image_size):
 
 def check_options(label_mode, color_mode, interpolation, batch_size, num_classes):
     if label_mode not in LABEL_MODES:
-        raise ValueError(
-            f"`label_mode` must be one of {LABEL_MODES}. Received: {label_mode!r}"
-        )
+        raise ValueError(f"`label_mode` must be one of {LABEL_MODES}. Received: {label_mode!r}")
     if label_mode == "binary" and num_classes != 2:
-        raise ValueError(
-            f"label_mode='binary' needs exactly 2 classes; found {num_classes}."
-        )
+        raise ValueError(f"label_mode='binary' needs exactly 2 classes; found {num_classes}.")
     if color_mode not in COLOR_MODES:
         raise ValueError(
-            f"`color_mode` must be one of {tuple(COLOR_MODES)}. Received: "
-            f"{color_mode!r}"
+            f"`color_mode` must be one of {tuple(COLOR_MODES)}. Received: {color_mode!r}"
         )
     if interpolation not in INTERPOLATIONS:
         raise ValueError(
-            f"`interpolation` must be one of {INTERPOLATIONS}. Received: "
-            f"{interpolation!r}"
+            f"`interpolation` must be one of {INTERPOLATIONS}. Received: {interpolation!r}"
         )
     check_batch_size(batch_size)
 
@@ -158,16 +156,14 @@ def decode_image(tf, contents, image_size, channels, interpolation, fast_jpeg):
         branches = [
             lambda r=r: _decode_jpeg(tf, contents, channels, ratio=r, fast=True)
             for r in (1, 2, 4, 8)
-        ]  # fmt: skip
+        ]
         index = tf.cast(
-            tf.math.floor(tf.math.log(tf.cast(tf.maximum(fits, 1), tf.float32))
-                          / tf.math.log(2.0)), tf.int32
-        )  # fmt: skip
+            tf.math.floor(tf.math.log(tf.cast(tf.maximum(fits, 1), tf.float32)) / tf.math.log(2.0)),
+            tf.int32,
+        )
         return tf.switch_case(tf.minimum(index, 3), branches)
 
-    image = tf.cond(
-        tf.io.is_jpeg(contents), jpeg, lambda: _decode_other(tf, contents, channels)
-    )
+    image = tf.cond(tf.io.is_jpeg(contents), jpeg, lambda: _decode_other(tf, contents, channels))
     image = tf.image.resize(image, image_size, method=interpolation)
     image.set_shape([height, width, channels])
     return image
@@ -176,9 +172,11 @@ def decode_image(tf, contents, image_size, channels, interpolation, fast_jpeg):
 def _decode_jpeg(tf, contents, channels, ratio=1, fast=False):
     # JPEG has no alpha channel: TF refuses channels=4, so add an opaque one.
     image = tf.io.decode_jpeg(
-        contents, channels=min(channels, 3), ratio=ratio,
+        contents,
+        channels=min(channels, 3),
+        ratio=ratio,
         dct_method="INTEGER_FAST" if fast else "",
-    )  # fmt: skip
+    )
     if channels == 4:
         image = _to_channels(tf, image, 4)
     image.set_shape([None, None, channels])
@@ -193,7 +191,7 @@ def _decode_other(tf, contents, channels):
         _is_palette_bmp(tf, contents),
         lambda: _decode_palette_bmp(tf, contents),
         lambda: tf.io.decode_image(contents, expand_animations=False),
-    )  # fmt: skip
+    )
     image = _to_channels(tf, image, channels)
     image.set_shape([None, None, channels])
     return image
@@ -203,22 +201,21 @@ def _to_channels(tf, image, channels):
     """Gray, gray+alpha, RGB or RGBA `image` with `channels` channels, as
     Pillow's `convert("L" / "RGB" / "RGBA")` does."""
     n = tf.shape(image)[-1]
-    rgb = tf.cond(
-        n >= 3, lambda: image[..., :3], lambda: tf.tile(image[..., :1], [1, 1, 3])
-    )
+    rgb = tf.cond(n >= 3, lambda: image[..., :3], lambda: tf.tile(image[..., :1], [1, 1, 3]))
     if channels == 3:
         return rgb
     if channels == 1:  # ITU-R 601-2 luma, rounded as Pillow does
         luma = tf.reduce_sum(
-            tf.cast(rgb, tf.int32) * tf.constant([19595, 38470, 7471]), -1,
+            tf.cast(rgb, tf.int32) * tf.constant([19595, 38470, 7471]),
+            -1,
             keepdims=True,
-        )  # fmt: skip
+        )
         return tf.cast((luma + 32768) // 65536, tf.uint8)
     alpha = tf.cond(
         n % 2 == 0,
         lambda: image[..., -1:],
         lambda: tf.fill(tf.shape(image[..., :1]), tf.constant(255, tf.uint8)),
-    )  # fmt: skip
+    )
     return tf.concat([rgb, alpha], -1)
 
 
@@ -248,7 +245,7 @@ def _decode_palette_bmp(tf, contents):
     palette = tf.reshape(
         tf.io.decode_raw(tf.strings.substr(contents, start, 4 * count), tf.uint8),
         [-1, 4],
-    )  # fmt: skip
+    )
     indices = tf.cast(tf.io.decode_bmp(contents, channels=0)[..., 0], tf.int32)
     return tf.gather(tf.reverse(palette[:, :3], [1]), indices)
 
@@ -267,7 +264,7 @@ def decode_errors(paths, channels=3):
             tf.io.is_jpeg(contents),
             lambda: _decode_jpeg(tf, contents, channels, ratio=8, fast=True),
             lambda: _decode_other(tf, contents, channels),
-        )  # fmt: skip
+        )
         # The shape is returned so that the decoding cannot be pruned.
         return i, tf.shape(image)
 
@@ -325,9 +322,13 @@ def build(
 
     def load(path, label):
         image = decode_image(
-            tf, tf.io.read_file(path), image_size, channels, interpolation,
+            tf,
+            tf.io.read_file(path),
+            image_size,
+            channels,
+            interpolation,
             fast_jpeg,
-        )  # fmt: skip
+        )
         return image, label
 
     # Out-of-order decoding is faster; keep order when asked not to shuffle.
@@ -343,15 +344,20 @@ def build(
     elif label_mode is None:
         ds = ds.map(lambda x, y: x)
     ds = finish(
-        tf, ds, len(paths), batch_size, augment, shuffle,
-        labeled=label_mode is not None, prefetch=prefetch,
+        tf,
+        ds,
+        len(paths),
+        batch_size,
+        augment,
+        shuffle,
+        labeled=label_mode is not None,
+        prefetch=prefetch,
         drop_remainder=drop_remainder,
-    )  # fmt: skip
+    )
     return annotate(ds, class_names, labels, paths, skipped)
 
 
-def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
-           drop_remainder=None):  # fmt: skip
+def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch, drop_remainder=None):
     """Batch, augment per batch, prefetch: the tail every loader shares.
 
     `batch_size` is the global batch. Under a `keras.distribution` that
@@ -367,9 +373,7 @@ def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
         if drop_remainder:
             raise ValueError("`drop_remainder=True` needs a `batch_size`.")
     else:
-        drop_remainder, pad, replicas = last_batch_plan(
-            count, batch_size, shuffle, drop_remainder
-        )
+        drop_remainder, pad, replicas = last_batch_plan(count, batch_size, shuffle, drop_remainder)
         if pad and not labeled:
             raise ValueError(
                 f"An images-only dataset of {count} images in batches of "
@@ -390,6 +394,7 @@ def finish(tf, ds, count, batch_size, augment, shuffle, labeled, prefetch,
             )
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if augment is not None:
+
         def run(x, *rest):
             return (augment(x, training=True), *rest) if rest else augment(x, training=True)
 

@@ -53,9 +53,13 @@ def from_tfds(
     batch_size = pipeline.check_batch_size(batch_size)
     augment = pipeline.make_augment(augment, shuffle, augment_eval=augment_eval)
     ds, info = tfds.load(
-        name, split=split, as_supervised=True, with_info=True,
-        data_dir=data_dir, **load_kwargs,
-    )  # fmt: skip
+        name,
+        split=split,
+        as_supervised=True,
+        with_info=True,
+        data_dir=data_dir,
+        **load_kwargs,
+    )
     label = info.features["label"]
     class_names = list(getattr(label, "names", None) or range(label.num_classes))
 
@@ -71,8 +75,15 @@ def from_tfds(
     if shuffle:
         ds = ds.shuffle(1024, seed=seed)
     ds = pipeline.finish(
-        tf, ds, int(ds.cardinality()), batch_size, augment, shuffle,
-        labeled=True, prefetch=prefetch, drop_remainder=drop_remainder,
-    )  # fmt: skip
+        tf,
+        ds,
+        int(ds.cardinality()),
+        batch_size,
+        augment,
+        shuffle,
+        labeled=True,
+        prefetch=prefetch,
+        drop_remainder=drop_remainder,
+    )
     ds.class_names = class_names
     return ds

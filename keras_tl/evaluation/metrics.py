@@ -105,10 +105,14 @@ def metrics_from_predictions(y_true, probs, class_names=None):
         "f1": float(f.mean()),
         "loss": float(m.log_loss(y_true, _clipped(probs), labels=labels)),
         "per_class": {
-            name: {"precision": float(p[i]), "recall": float(r[i]),
-                   "f1": float(f[i]), "support": int(support[i])}
+            name: {
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(support[i]),
+            }
             for i, name in enumerate(names)
-        },  # fmt: skip
+        },
         "confusion_matrix": m.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "class_names": names,
     }
@@ -118,8 +122,9 @@ def metrics_from_predictions(y_true, probs, class_names=None):
     elif n == 2:
         out["auc"] = float(m.roc_auc_score(y_true, probs[:, 1]))
     else:
-        out["auc"] = float(m.roc_auc_score(
-            y_true, probs, multi_class="ovr", labels=labels, average="macro"))  # fmt: skip
+        out["auc"] = float(
+            m.roc_auc_score(y_true, probs, multi_class="ovr", labels=labels, average="macro")
+        )
     out["text"] = report_text(out)
     return out
 
@@ -148,9 +153,7 @@ def evaluate(model, data, class_names=None, batch_size=32, split=None):
     ```
     """
     y_true, probs = predict_with_labels(model, data, batch_size)
-    names = class_names or getattr(data, "class_names", None) or getattr(
-        model, "class_names", None
-    )
+    names = class_names or getattr(data, "class_names", None) or getattr(model, "class_names", None)
     result = metrics_from_predictions(y_true, probs, names)
     result["y_true"], result["probabilities"] = y_true, probs
     result["split"] = split
@@ -187,8 +190,10 @@ def report_text(result):
     lines += ["", "confusion matrix (rows: true, columns: predicted)"]
     names = result["class_names"]
     # Column headers cut to 6 characters keep 20 classes within a terminal.
-    lines.append(format_table(
-        [[name, *row] for name, row in zip(names, result["confusion_matrix"])],
-        headers=["", *(n[:6] for n in names)],
-    ))  # fmt: skip
+    lines.append(
+        format_table(
+            [[name, *row] for name, row in zip(names, result["confusion_matrix"])],
+            headers=["", *(n[:6] for n in names)],
+        )
+    )
     return "\n".join(lines)

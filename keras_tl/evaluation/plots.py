@@ -104,9 +104,14 @@ def plot_confusion_matrix(result, path, *, split=None, title=None, cmap="Blues")
 
     bar.locator = MaxNLocator(integer=True)  # counts, not 12.5
     bar.update_ticks()
-    ax.set_xticks(range(k), names, rotation=rotation, fontsize=size,
-                  ha="right" if rotation == 45 else "center",
-                  rotation_mode="anchor" if rotation == 45 else "default")  # fmt: skip
+    ax.set_xticks(
+        range(k),
+        names,
+        rotation=rotation,
+        fontsize=size,
+        ha="right" if rotation == 45 else "center",
+        rotation_mode="anchor" if rotation == 45 else "default",
+    )
     ax.set_yticks(range(k), names, fontsize=size)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -148,15 +153,18 @@ def plot_roc(result, path, *, split=None, title=None):
     ax = fig.add_subplot()
     # tab10 repeats after 10 classes; tab20 and then line styles keep
     # 40 curves apart.
-    colors = [f"C{i}" for i in range(10)] if len(classes) <= 10 else [
-        _tab20(i) for i in range(20)]  # fmt: skip
+    colors = [f"C{i}" for i in range(10)] if len(classes) <= 10 else [_tab20(i) for i in range(20)]
     for i, c in enumerate(classes):
         if len(np.unique(y == c)) < 2:
             continue  # ROC needs both positives and negatives
         fpr, tpr, _ = m.roc_curve(y == c, probs[:, c])
-        ax.plot(fpr, tpr, color=colors[i % len(colors)],
-                linestyle=("-", "--", ":", "-.")[i // len(colors) % 4],
-                label=f"{names[c]} (AUC {m.auc(fpr, tpr):.3f})")  # fmt: skip
+        ax.plot(
+            fpr,
+            tpr,
+            color=colors[i % len(colors)],
+            linestyle=("-", "--", ":", "-.")[i // len(colors) % 4],
+            label=f"{names[c]} (AUC {m.auc(fpr, tpr):.3f})",
+        )
     ax.plot([0, 1], [0, 1], "k--", lw=0.5, label="chance")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
@@ -261,12 +269,24 @@ def plot_history(history, path, *, unfreeze_epochs=None, title=None):
             ax.plot(epochs, hist[f"val_{key}"], label=f"validation {key}", **style)
         for i, (epoch, direction) in enumerate(markers):
             # The change happens at the epoch's start: between two points.
-            ax.axvline(epoch - 0.5, color="0.4", linestyle="--", linewidth=1,
-                       label=f"backbone {direction}" if i == 0 else None)  # fmt: skip
+            ax.axvline(
+                epoch - 0.5,
+                color="0.4",
+                linestyle="--",
+                linewidth=1,
+                label=f"backbone {direction}" if i == 0 else None,
+            )
             verb = "unfreeze" if direction == "unfrozen" else "freeze"
-            ax.annotate(f"{verb}\nepoch {epoch}", (epoch - 0.5, 1), xycoords=("data", "axes fraction"),
-                        xytext=(3, -3), textcoords="offset points",
-                        va="top", fontsize="x-small", color="0.3")  # fmt: skip
+            ax.annotate(
+                f"{verb}\nepoch {epoch}",
+                (epoch - 0.5, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                va="top",
+                fontsize="x-small",
+                color="0.3",
+            )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         formatter = ScalarFormatter(useOffset=False)
         formatter.set_scientific(False)

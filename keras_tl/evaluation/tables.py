@@ -65,10 +65,7 @@ def format_table(
     widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(len(numeric))]
 
     def line(row):
-        padded = [
-            v.rjust(w) if right else v.ljust(w)
-            for v, w, right in zip(row, widths, numeric)
-        ]
+        padded = [v.rjust(w) if right else v.ljust(w) for v, w, right in zip(row, widths, numeric)]
         if markdown:
             return "| " + " | ".join(padded) + " |"
         return "  ".join(padded).rstrip()

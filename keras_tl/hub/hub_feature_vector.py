@@ -10,10 +10,12 @@ from keras_tl import _compat
 logger = logging.getLogger("keras_tl")
 
 LOAD_OPTIONS = (
-    "allow_partial_checkpoint", "experimental_io_device",
-    "experimental_skip_checkpoint", "experimental_variable_policy",
+    "allow_partial_checkpoint",
+    "experimental_io_device",
+    "experimental_skip_checkpoint",
+    "experimental_variable_policy",
     "experimental_load_function_aliases",
-)  # fmt: skip
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_tl")
@@ -97,8 +99,7 @@ class HubFeatureVector(keras.layers.Layer):
                 "keras.applications backbone by name instead, e.g. "
                 "TransferClassifier('mobilenet_v2', ...)."
             )
-        _check_args(trainable, arguments, tags, signature,
-                    signature_outputs_as_dict, output_key)  # fmt: skip
+        _check_args(trainable, arguments, tags, signature, signature_outputs_as_dict, output_key)
         super().__init__(trainable=trainable, **kwargs)
         import tensorflow as tf
 
@@ -132,8 +133,7 @@ class HubFeatureVector(keras.layers.Layer):
             signatures = getattr(self._module, "signatures", {})
             if signature not in signatures:
                 raise ValueError(
-                    f"Signature {signature!r} not found; the module has "
-                    f"{list(signatures)}."
+                    f"Signature {signature!r} not found; the module has {list(signatures)}."
                 )
             self._fn = signatures[signature]
             self._has_training = False
@@ -179,9 +179,11 @@ class HubFeatureVector(keras.layers.Layer):
         adopted = []
         for tf_var, train in [(v, True) for v in trainable] + [(v, False) for v in others]:
             variable = keras.Variable(
-                initializer=tf_var.read_value(), trainable=train,
-                dtype=tf_var.dtype.name, name=tf_var.name.split(":")[0].replace("/", "_"),
-            )  # fmt: skip
+                initializer=tf_var.read_value(),
+                trainable=train,
+                dtype=tf_var.dtype.name,
+                name=tf_var.name.split(":")[0].replace("/", "_"),
+            )
             _compat.adopt_variable(self, variable, tf_var)
             adopted.append(variable)
         losses = list(getattr(module, "regularization_losses", None) or [])
@@ -256,7 +258,9 @@ class HubFeatureVector(keras.layers.Layer):
         batch = tf.nest.flatten(inputs)[0].shape[:1]
         try:
             tf.nest.assert_same_structure(outputs, self._output_shapes, check_types=False)
-            for tensor, shape in zip(tf.nest.flatten(outputs), tf.nest.flatten(self._output_shapes)):
+            for tensor, shape in zip(
+                tf.nest.flatten(outputs), tf.nest.flatten(self._output_shapes)
+            ):
                 tensor.set_shape(batch.concatenate(shape))
         except (ValueError, TypeError) as error:
             raise ValueError(
@@ -286,20 +290,23 @@ class HubFeatureVector(keras.layers.Layer):
         inputs = keras.tree.map_shape_structure(
             lambda s: keras.KerasTensor(s, dtype=dtype), input_shape
         )
-        return keras.tree.map_structure(
-            lambda t: tuple(t.shape), self.compute_output_spec(inputs)
-        )
+        return keras.tree.map_structure(lambda t: tuple(t.shape), self.compute_output_spec(inputs))
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "handle": self.handle, "arguments": self.arguments,
-            "tags": self.tags, "signature": self.signature,
-            "signature_outputs_as_dict": self.signature_outputs_as_dict,
-            "output_key": self.output_key, "output_shape": self._output_shape_arg,
-            "load_options": self.load_options,
-            "input_shape": list(self._input_shape_arg) if self._input_shape_arg else None,
-        })  # fmt: skip
+        config.update(
+            {
+                "handle": self.handle,
+                "arguments": self.arguments,
+                "tags": self.tags,
+                "signature": self.signature,
+                "signature_outputs_as_dict": self.signature_outputs_as_dict,
+                "output_key": self.output_key,
+                "output_shape": self._output_shape_arg,
+                "load_options": self.load_options,
+                "input_shape": list(self._input_shape_arg) if self._input_shape_arg else None,
+            }
+        )
         return config
 
     @classmethod
@@ -334,9 +341,7 @@ def resolve(handle):
     if os.path.isdir(handle):
         return handle
     if "://" not in handle:
-        raise ValueError(
-            f"{handle!r} is neither an existing SavedModel folder nor a URL."
-        )
+        raise ValueError(f"{handle!r} is neither an existing SavedModel folder nor a URL.")
     try:
         import tensorflow_hub as hub
     except ImportError as error:
@@ -379,8 +384,7 @@ def _check_args(trainable, arguments, tags, signature, as_dict, output_key):
         or (isinstance(tags, (list, tuple, set)) and all(isinstance(t, str) for t in tags))
     ):
         raise ValueError(
-            "`tags` must be None, a string or a list of strings. Received: "
-            f"tags={tags!r}"
+            f"`tags` must be None, a string or a list of strings. Received: tags={tags!r}"
         )
     for name, value in (("signature", signature), ("output_key", output_key)):
         if value is not None and not isinstance(value, str):
@@ -494,8 +498,11 @@ def _conform(x, spec):
         specs = spec if isinstance(spec, (list, tuple)) and len(spec) == len(x) else [None] * len(x)
         return type(x)(_conform(v, s) for v, s in zip(x, specs))
     x = tf.convert_to_tensor(x)
-    if (isinstance(spec, tf.TensorSpec) and x.dtype != spec.dtype
-            and tf.string not in (x.dtype, spec.dtype)):  # fmt: skip
+    if (
+        isinstance(spec, tf.TensorSpec)
+        and x.dtype != spec.dtype
+        and tf.string not in (x.dtype, spec.dtype)
+    ):
         x = tf.cast(x, spec.dtype)
     return x
 

@@ -32,9 +32,7 @@ class BackbonePreprocessing(keras.layers.Layer):
     def __init__(self, mode="tf", **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
-            raise ValueError(
-                f"`mode` must be one of {MODES}. Received: mode={mode!r}"
-            )
+            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
         self.mode = mode
         self.supports_masking = True
 

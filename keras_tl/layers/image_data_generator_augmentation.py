@@ -39,9 +39,19 @@ LEGACY_KEYS = {
 }
 # The columns of the one uniform draw behind a random transformation.
 _DRAWS = (
-    "theta", "shear", "zoom_x", "zoom_y", "shift_x", "sign_x", "shift_y",
-    "sign_y", "flip_h", "flip_v", "channel_shift", "brightness",
-)  # fmt: skip
+    "theta",
+    "shear",
+    "zoom_x",
+    "zoom_y",
+    "shift_x",
+    "sign_x",
+    "shift_y",
+    "sign_y",
+    "flip_h",
+    "flip_v",
+    "channel_shift",
+    "brightness",
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_tl")
@@ -154,9 +164,12 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
         super().__init__(**kwargs)
         _check_options(data_format, fill_mode, interpolation_order)
         flags = _standardization_flags(
-            featurewise_center, samplewise_center, featurewise_std_normalization,
-            samplewise_std_normalization, zca_whitening,
-        )  # fmt: skip
+            featurewise_center,
+            samplewise_center,
+            featurewise_std_normalization,
+            samplewise_std_normalization,
+            zca_whitening,
+        )
         self.featurewise_center = flags["featurewise_center"]
         self.samplewise_center = flags["samplewise_center"]
         self.featurewise_std_normalization = flags["featurewise_std_normalization"]
@@ -166,9 +179,7 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
         self.vertical_flip = _check_flag("vertical_flip", vertical_flip)
         self.rotation_range = _check_range("rotation_range", rotation_range)
         self.shear_range = _check_range("shear_range", shear_range)
-        self.channel_shift_range = _check_range(
-            "channel_shift_range", channel_shift_range
-        )
+        self.channel_shift_range = _check_range("channel_shift_range", channel_shift_range)
         self.width_shift_range = _check_shift("width_shift_range", width_shift_range)
         self.height_shift_range = _check_shift("height_shift_range", height_shift_range)
         self.zoom_range = _check_zoom(zoom_range)  # warns at stacklevel 3: call here
@@ -181,9 +192,7 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
         self._needs_adapt = (
-            self.featurewise_center
-            or self.featurewise_std_normalization
-            or self.zca_whitening
+            self.featurewise_center or self.featurewise_std_normalization or self.zca_whitening
         )
         self._adapted = False
 
@@ -201,13 +210,17 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
         channels = input_shape[-1]
         if self._needs_adapt:
             self.mean = self.add_weight(
-                shape=(channels,), initializer="zeros", trainable=False,
+                shape=(channels,),
+                initializer="zeros",
+                trainable=False,
                 name="mean",
-            )  # fmt: skip
+            )
             self.std = self.add_weight(
-                shape=(channels,), initializer="ones", trainable=False,
+                shape=(channels,),
+                initializer="ones",
+                trainable=False,
                 name="std",
-            )  # fmt: skip
+            )
         if self.zca_whitening:
             if None in tuple(input_shape[-3:]):
                 raise ValueError(
@@ -216,9 +229,11 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
                 )
             dim = int(np.prod(input_shape[-3:]))
             self.principal_components = self.add_weight(
-                shape=(dim, dim), initializer="identity", trainable=False,
+                shape=(dim, dim),
+                initializer="identity",
+                trainable=False,
                 name="principal_components",
-            )  # fmt: skip
+            )
         self.built = True
 
     def adapt(self, data, augment=False, rounds=1, seed=None):
@@ -355,14 +370,19 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
         `uniform(-r, r)`, `uniform(lo, hi)`; `[0, n)` for an index into
         `range(n)` or a list, `[0, 1)` for coins."""
         ranges = dict.fromkeys(_DRAWS, (0.0, 1.0))
-        for key, r in (("theta", self.rotation_range), ("shear", self.shear_range),
-                       ("channel_shift", self.channel_shift_range)):  # fmt: skip
+        for key, r in (
+            ("theta", self.rotation_range),
+            ("shear", self.shear_range),
+            ("channel_shift", self.channel_shift_range),
+        ):
             ranges[key] = (-r, r)
         ranges["zoom_x"] = ranges["zoom_y"] = self.zoom_range
         if self.brightness_range is not None:
             ranges["brightness"] = self.brightness_range
-        for key, spec in (("shift_x", self.width_shift_range),
-                          ("shift_y", self.height_shift_range)):  # fmt: skip
+        for key, spec in (
+            ("shift_x", self.width_shift_range),
+            ("shift_y", self.height_shift_range),
+        ):
             if isinstance(spec, float):
                 ranges[key] = (-spec, spec)
             elif spec:
@@ -467,8 +487,7 @@ class ImageDataGeneratorAugmentation(_compat.DataLayer):
                 )
             if name in seen:
                 raise ValueError(
-                    f"`transformation` gives {name!r} twice (as {key!r} and "
-                    "under its other name)."
+                    f"`transformation` gives {name!r} twice (as {key!r} and under its other name)."
                 )
             seen.add(name)
             if value is None:  # the generator's dicts hold None when unused
@@ -622,9 +641,12 @@ def _reject_unsupported(kwargs):
 
 
 def _standardization_flags(
-    featurewise_center, samplewise_center, featurewise_std_normalization,
-    samplewise_std_normalization, zca_whitening,
-):  # fmt: skip
+    featurewise_center,
+    samplewise_center,
+    featurewise_std_normalization,
+    samplewise_std_normalization,
+    zca_whitening,
+):
     """The five standardization flags, checked, with ImageDataGenerator's
     overrides applied."""
     given = {
@@ -645,9 +667,7 @@ def _standardization_flags(
         or given["zca_whitening"]
         or given["featurewise_std_normalization"]
     )
-    flags["samplewise_center"] = (
-        given["samplewise_center"] or given["samplewise_std_normalization"]
-    )
+    flags["samplewise_center"] = given["samplewise_center"] or given["samplewise_std_normalization"]
     # ... and turns std normalization off, as it does.
     flags["featurewise_std_normalization"] = (
         given["featurewise_std_normalization"] and not given["zca_whitening"]
@@ -663,8 +683,7 @@ def _check_options(data_format, fill_mode, interpolation_order):
         )
     if fill_mode not in FILL_MODES:
         raise ValueError(
-            f"`fill_mode` must be one of {FILL_MODES}. Received: "
-            f"fill_mode={fill_mode!r}"
+            f"`fill_mode` must be one of {FILL_MODES}. Received: fill_mode={fill_mode!r}"
         )
     if interpolation_order not in (0, 1) or isinstance(interpolation_order, bool):
         raise ValueError(
@@ -678,17 +697,13 @@ def _check_adapt_arguments(augment, rounds, seed):
     _check_flag("augment", augment)
     if not isinstance(rounds, (int, np.integer)) or isinstance(rounds, bool) or rounds < 1:
         raise ValueError(f"`rounds` must be an int >= 1. Received: rounds={rounds!r}")
-    if seed is not None and (
-        not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)
-    ):
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
         raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
 
 
 def _check_flag(name, value):
     if not isinstance(value, (bool, np.bool_)) and value not in (0, 1):
-        raise ValueError(
-            f"`{name}` must be True or False. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
     return bool(value)
 
 
@@ -700,9 +715,7 @@ def _check_number(name, value):
 
 def _check_range(name, value):
     if not _is_number(value) or value < 0:
-        raise ValueError(
-            f"`{name}` must be a number >= 0. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
     return float(value)
 
 

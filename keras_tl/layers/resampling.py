@@ -209,9 +209,7 @@ def _compile(backend, order, fill_mode):
 
         # Traced per input shape; generalizes to unknown dimensions if
         # shapes keep changing.
-        return tf.function(
-            run, jit_compile=True, reduce_retracing=True, autograph=False
-        )
+        return tf.function(run, jit_compile=True, reduce_retracing=True, autograph=False)
     if backend == "jax":
         import jax
 

@@ -37,22 +37,17 @@ def parse_spec(spec=None, **kwargs):
             "An unfreeze spec must be 'head', 'all' or a dict with exactly "
             f"one of the keys {SPEC_KEYS}. Received: {spec!r}"
         )
-    (kind, value), = spec.items()
+    ((kind, value),) = spec.items()
     if kind not in SPEC_KEYS:
         raise ValueError(
-            f"Unknown unfreeze spec key {kind!r}; allowed keys are "
-            f"{SPEC_KEYS}. Received: {spec!r}"
+            f"Unknown unfreeze spec key {kind!r}; allowed keys are {SPEC_KEYS}. Received: {spec!r}"
         )
     if kind in ("layers", "blocks"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(
-                f"`{kind}` must be a non-negative integer. Received: "
-                f"{kind}={value!r}"
-            )
+            raise ValueError(f"`{kind}` must be a non-negative integer. Received: {kind}={value!r}")
     elif not isinstance(value, (int, str)) or isinstance(value, bool):
         raise ValueError(
-            "`from_layer` must be a layer name or an integer index. "
-            f"Received: from_layer={value!r}"
+            f"`from_layer` must be a layer name or an integer index. Received: from_layer={value!r}"
         )
     return (kind, value)
 
@@ -76,8 +71,7 @@ def first_trainable_index(backbone, spec, blocks):
     if kind == "layers":
         if value > n:
             raise ValueError(
-                f"Cannot unfreeze {value} layers: the backbone "
-                f"'{backbone.name}' has {n} layers."
+                f"Cannot unfreeze {value} layers: the backbone '{backbone.name}' has {n} layers."
             )
         return n - value
     if kind == "from_layer":
@@ -109,9 +103,7 @@ def apply(backbone, start, train_batchnorm=False):
     backbone.trainable = True
     for i, layer in enumerate(layers):
         train = i >= start
-        if not train_batchnorm and isinstance(
-            layer, keras.layers.BatchNormalization
-        ):
+        if not train_batchnorm and isinstance(layer, keras.layers.BatchNormalization):
             train = False
         layer.trainable = train
 

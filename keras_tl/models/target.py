@@ -29,9 +29,7 @@ class FineTuneTarget:
     def apply(self, spec):
         """Set the trainable flags for `spec`; True if anything changed."""
         before = freezing.trainable_layer_names(self.backbone)
-        freezing.apply(
-            self.backbone, self.start_index(spec), self.train_batchnorm
-        )
+        freezing.apply(self.backbone, self.start_index(spec), self.train_batchnorm)
         return freezing.trainable_layer_names(self.backbone) != before
 
     def layer_groups(self):
@@ -64,9 +62,7 @@ def resolve_target(model, backbone=None, block_starts=None, train_batchnorm=None
     if backbone is None and is_tc:
         layer = model.backbone
     elif backbone is None:
-        candidates = [
-            l.name for l in model.layers if isinstance(l, keras.Model)
-        ]
+        candidates = [l.name for l in model.layers if isinstance(l, keras.Model)]
         raise ValueError(
             "Tell the callback which part of the model is the backbone: "
             f"backbone=<layer or name>. Nested models in '{model.name}': "
@@ -78,8 +74,7 @@ def resolve_target(model, backbone=None, block_starts=None, train_batchnorm=None
         except ValueError:
             names = [l.name for l in model.layers]
             raise ValueError(
-                f"The model '{model.name}' has no layer named '{backbone}'. "
-                f"Its layers: {names}."
+                f"The model '{model.name}' has no layer named '{backbone}'. Its layers: {names}."
             ) from None
     elif isinstance(backbone, keras.layers.Layer):
         layer = backbone

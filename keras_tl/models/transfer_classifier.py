@@ -128,9 +128,7 @@ class TransferClassifier(keras.Model):
                 train_batchnorm = from_scratch
             if isinstance(backbone, str):
                 self.backbone_spec = backbones_lib.get_spec(backbone)
-                model, _ = backbones_lib.build_backbone(
-                    backbone, input_shape, weights
-                )
+                model, _ = backbones_lib.build_backbone(backbone, input_shape, weights)
                 self._backbone_name = self.backbone_spec.name
                 input_shape = tuple(model.input_shape[1:])
             elif isinstance(backbone, keras.layers.Layer):
@@ -204,9 +202,7 @@ class TransferClassifier(keras.Model):
         for i, units in enumerate(self.head_units):
             if self.dropout:
                 x = keras.layers.Dropout(self.dropout, name=f"dropout_{i}")(x)
-            x = keras.layers.Dense(
-                units, activation=self.head_activation, name=f"dense_{i}"
-            )(x)
+            x = keras.layers.Dense(units, activation=self.head_activation, name=f"dense_{i}")(x)
         if self.dropout:
             x = keras.layers.Dropout(self.dropout, name="dropout_out")(x)
         if self.from_logits:
@@ -236,9 +232,7 @@ class TransferClassifier(keras.Model):
             x = self.preprocessor(x)
         # An explicit training=None does not inherit the outer call's flag in
         # Keras 3: pass the flag itself, or False to pin inference mode.
-        x = self.backbone(
-            x, training=bool(training) if self.train_batchnorm else False
-        )
+        x = self.backbone(x, training=bool(training) if self.train_batchnorm else False)
         if self.pool is not None:
             x = self.pool(x)
         return x
@@ -302,11 +296,7 @@ class TransferClassifier(keras.Model):
             elif binary:
                 # Logits split at 0, probabilities at 0.5.
                 threshold = 0.0 if self.from_logits else 0.5
-                metrics = [
-                    keras.metrics.BinaryAccuracy(
-                        name="accuracy", threshold=threshold
-                    )
-                ]
+                metrics = [keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold)]
             else:
                 # argmax: right for logits and probabilities alike.
                 metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -504,9 +494,7 @@ class TransferClassifier(keras.Model):
         Returns:
             The model, so calls chain.
         """
-        parsed = freezing.parse_spec(
-            spec, layers=layers, from_layer=from_layer, blocks=blocks
-        )
+        parsed = freezing.parse_spec(spec, layers=layers, from_layer=from_layer, blocks=blocks)
         start = freezing.first_trainable_index(self.backbone, parsed, self.blocks)
         freezing.apply(self.backbone, start, self.train_batchnorm)
         return self
@@ -524,28 +512,32 @@ class TransferClassifier(keras.Model):
                 if start >= stop:
                     continue
                 part = layers[start:stop]
-                trainable = sum(
-                    freezing.count_params(l.trainable_weights) for l in part
-                ) if backbone.trainable else 0
+                trainable = (
+                    sum(freezing.count_params(l.trainable_weights) for l in part)
+                    if backbone.trainable
+                    else 0
+                )
                 total = sum(freezing.count_params(l.weights) for l in part)
                 rows.append((name, layers[start].name, trainable, total))
         else:
-            rows.append((
-                "backbone", backbone.name,
-                freezing.count_params(backbone.trainable_weights),
-                freezing.count_params(backbone.weights),
-            ))  # fmt: skip
-        rows.append((
-            "head", self.head.layers[1].name if len(self.head.layers) > 1
-            else "predictions",
-            freezing.count_params(self.head.trainable_weights),
-            freezing.count_params(self.head.weights),
-        ))  # fmt: skip
+            rows.append(
+                (
+                    "backbone",
+                    backbone.name,
+                    freezing.count_params(backbone.trainable_weights),
+                    freezing.count_params(backbone.weights),
+                )
+            )
+        rows.append(
+            (
+                "head",
+                self.head.layers[1].name if len(self.head.layers) > 1 else "predictions",
+                freezing.count_params(self.head.trainable_weights),
+                freezing.count_params(self.head.weights),
+            )
+        )
         widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
-        lines = [
-            "  ".join(str(v).ljust(w) for v, w in zip(row, widths))
-            for row in rows
-        ]
+        lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)) for row in rows]
         total_trainable = freezing.count_params(self.trainable_weights)
         lines.append(f"trainable parameters: {total_trainable:,}")
         return "\n".join(lines)
@@ -559,9 +551,7 @@ class TransferClassifier(keras.Model):
             `(labels, confidences)`: a list with one label per image and a
             NumPy array of the probability of that label.
         """
-        probs = np.asarray(
-            self.predict(images, batch_size=batch_size, verbose=verbose)
-        )
+        probs = np.asarray(self.predict(images, batch_size=batch_size, verbose=verbose))
         if self.from_logits:
             from keras_tl.evaluation.metrics import probabilities_from_logits
 
@@ -638,26 +628,26 @@ class TransferClassifier(keras.Model):
             augmentation = keras.saving.serialize_keras_object(self.augmentation)
         # name, trainable and the dtype policy come from keras.Layer.
         config = super().get_config()
-        config.update({
-            "backbone": backbone,
-            "num_classes": self.num_classes,
-            "input_shape": list(self._input_shape_arg),
-            # the archive holds the weights: never re-download on load
-            "weights": None,
-            "pooling": self.pooling,
-            "head_units": list(self.head_units),
-            "dropout": self.dropout,
-            "head_activation": self.head_activation,
-            "from_logits": self.from_logits,
-            "preprocessing": self._preprocessing_arg,
-            "augmentation": augmentation,
-            "train_batchnorm": self.train_batchnorm,
-            "class_names": self.class_names,
-            "block_starts": self.block_starts,
-            "trainable_backbone_layers": freezing.trainable_layer_names(
-                self.backbone
-            ),
-        })  # fmt: skip
+        config.update(
+            {
+                "backbone": backbone,
+                "num_classes": self.num_classes,
+                "input_shape": list(self._input_shape_arg),
+                # the archive holds the weights: never re-download on load
+                "weights": None,
+                "pooling": self.pooling,
+                "head_units": list(self.head_units),
+                "dropout": self.dropout,
+                "head_activation": self.head_activation,
+                "from_logits": self.from_logits,
+                "preprocessing": self._preprocessing_arg,
+                "augmentation": augmentation,
+                "train_batchnorm": self.train_batchnorm,
+                "class_names": self.class_names,
+                "block_starts": self.block_starts,
+                "trainable_backbone_layers": freezing.trainable_layer_names(self.backbone),
+            }
+        )
         return config
 
     @classmethod
@@ -685,10 +675,7 @@ def _policy_scope(policy):
 
 
 def _batched(fn, array, batch_size):
-    out = [
-        np.asarray(fn(array[i : i + batch_size]))
-        for i in range(0, len(array), batch_size)
-    ]
+    out = [np.asarray(fn(array[i : i + batch_size])) for i in range(0, len(array), batch_size)]
     return np.concatenate(out)
 
 
@@ -697,37 +684,30 @@ def _is_auto(value):
 
 
 def _check_count(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < 0
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(
-            f"`{name}` must be an integer >= 0 (a number of epochs). "
-            f"Received: {name}={value!r}"
+            f"`{name}` must be an integer >= 0 (a number of epochs). Received: {name}={value!r}"
         )
 
 
 def _check_args(num_classes, pooling, dropout, preprocessing, class_names):
-    if isinstance(num_classes, bool) or not isinstance(
-        num_classes, (int, np.integer)
-    ) or num_classes < 1:
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, (int, np.integer))
+        or num_classes < 1
+    ):
         raise ValueError(
             "`num_classes` must be an integer >= 1 (1 means binary with one "
             f"sigmoid unit). Received: num_classes={num_classes!r}"
         )
     if pooling not in POOLINGS:
-        raise ValueError(
-            f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}"
-        )
+        raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
     if (
         isinstance(dropout, bool)
         or not isinstance(dropout, (int, float, np.number))
         or not 0.0 <= float(dropout) < 1.0
     ):
-        raise ValueError(
-            f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
-        )
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
     if preprocessing not in ("auto",) + MODES:
         raise ValueError(
             "`preprocessing` must be 'auto' or one of "
@@ -743,13 +723,10 @@ def _check_args(num_classes, pooling, dropout, preprocessing, class_names):
 
 
 def _check_head_units(head_units):
-    if isinstance(head_units, (int, np.integer)) and not isinstance(
-        head_units, bool
-    ):
+    if isinstance(head_units, (int, np.integer)) and not isinstance(head_units, bool):
         head_units = (head_units,)
     if not isinstance(head_units, (list, tuple)) or not all(
-        isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u > 0
-        for u in head_units
+        isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u > 0 for u in head_units
     ):
         raise ValueError(
             "`head_units` must be a list of positive integers, one per hidden "

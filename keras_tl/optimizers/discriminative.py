@@ -65,9 +65,7 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, target, warmup_steps):
         if int(warmup_steps) < 1:
-            raise ValueError(
-                f"`warmup_steps` must be >= 1. Received: {warmup_steps!r}"
-            )
+            raise ValueError(f"`warmup_steps` must be >= 1. Received: {warmup_steps!r}")
         self.target = target
         self.warmup_steps = int(warmup_steps)
 
@@ -100,8 +98,7 @@ def block_learning_rates(num_blocks, lr_ratio=1.0, lr_factor=2.6, lr_range=None)
         lo, hi = (float(v) for v in lr_range)
         if not 0 < lo <= hi:
             raise ValueError(
-                f"`lr_range` must be (lo, hi) with 0 < lo <= hi. Received: "
-                f"{lr_range!r}"
+                f"`lr_range` must be (lo, hi) with 0 < lo <= hi. Received: {lr_range!r}"
             )
         # head = hi, bottom block = lo: num_blocks steps below the head.
         step = (lo / hi) ** (1.0 / num_blocks)
