@@ -291,7 +291,7 @@ def test_console_script_predicts_in_a_fresh_process(xray, tmp_path):
 DEMO_TWICE = """
 import json, os, sys
 from keras_tl import demo
-kw = dict(labels_per_class=(2,), draws=2, epochs=2, pretrain_epochs=1, verbose=False)
+kw = dict(labels_per_class=(2,), draws=2, epochs=1, pretrain_epochs=1, verbose=False)
 first = demo.run(workers=1, **kw)
 second = demo.run(workers=2, **kw)  # worker processes: the same table
 demo.write_json(first, sys.argv[1])

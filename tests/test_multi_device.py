@@ -153,7 +153,7 @@ def test_cli_trains_data_parallel_on_several_devices(xray, tmp_path):  # noqa: F
         assert (tmp_path / "out" / "model.keras").exists()
     else:  # TF sees one CPU device unless configured in-process
         assert proc.returncode == 2
-        assert proc.stderr.strip().startswith("keras-tl: error: --devices 2:"), proc.stderr
+        assert proc.stderr.strip().startswith("keras-tl: error: --devices 2 "), proc.stderr
         assert "1 device(s) are visible" in proc.stderr
 
 
