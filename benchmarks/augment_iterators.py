@@ -34,15 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE = "572ebee"  # ImageDataGeneratorAugmentation before the rewrite
 LAYER = "keras_tl/layers/image_data_generator_augmentation.py"
 RESAMPLING = "keras_tl/layers/resampling.py"
-AUGMENT = dict(
-    rotation_range=40,
-    width_shift_range=0.2,
-    height_shift_range=0.2,
-    shear_range=0.2,
-    zoom_range=0.2,
-    horizontal_flip=True,
-    fill_mode="nearest",
-)
+AUGMENT = common.TUTORIAL_AUGMENT
 
 
 def parse(argv):

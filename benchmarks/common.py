@@ -117,3 +117,16 @@ def write(result, out_dir=None, suffix=""):
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
     return path
+
+
+# The Keras tutorials' ImageDataGenerator settings, which the augmentation
+# benchmarks time.
+TUTORIAL_AUGMENT = dict(
+    rotation_range=40,
+    width_shift_range=0.2,
+    height_shift_range=0.2,
+    shear_range=0.2,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    fill_mode="nearest",
+)

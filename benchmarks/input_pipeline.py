@@ -23,15 +23,7 @@ import numpy as np
 
 from benchmarks import common
 
-AUGMENT = dict(
-    rotation_range=40,
-    width_shift_range=0.2,
-    height_shift_range=0.2,
-    shear_range=0.2,
-    zoom_range=0.2,
-    horizontal_flip=True,
-    fill_mode="nearest",
-)
+AUGMENT = common.TUTORIAL_AUGMENT
 
 
 def parse(argv):
