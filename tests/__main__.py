@@ -47,8 +47,14 @@ def main(argv):
             log,
             time.time(),
         )
+    # Each run's own time, not the time until it is printed.
+    ended = {}
+    while len(ended) < len(runs):
+        for backend, (proc, _, _) in runs.items():
+            if backend not in ended and proc.poll() is not None:
+                ended[backend] = time.time()
+        time.sleep(0.5)
     for backend, (proc, log, start) in runs.items():
-        proc.wait()
         log.seek(0)
         output = log.read()
         print(f"=== pytest on the {backend} backend", flush=True)
@@ -61,7 +67,7 @@ def main(argv):
         code = proc.returncode
         if code == 5:
             print(f"!!! no tests ran on the {backend} backend")
-        print(f"=== {backend}: exit {code} in {time.time() - start:.0f}s", flush=True)
+        print(f"=== {backend}: exit {code} in {ended[backend] - start:.0f}s", flush=True)
         worst = max(worst, 1 if code == 5 else code)
     failed = totals["failed"] + totals["error"]
     print(f"{totals['passed']} passed, {failed} failed, {totals['skipped']} skipped")
