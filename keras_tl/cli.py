@@ -908,52 +908,6 @@ def cmd_demo(args):
     return 0
 
 
-# Blocks per backbone (what --unfreeze-blocks counts): finding them builds
-# the model, about 100 s for all on 2 CPU cores, too slow for a listing.
-# tests/test_cli_and_reports.py checks the cheap ones against find_blocks.
-BLOCK_COUNTS = {
-    "convnext_base": 4,
-    "convnext_large": 4,
-    "convnext_small": 4,
-    "convnext_tiny": 4,
-    "convnext_xlarge": 4,
-    "densenet121": 4,
-    "densenet169": 4,
-    "densenet201": 4,
-    "efficientnet_b0": 7,
-    "efficientnet_b1": 7,
-    "efficientnet_b2": 7,
-    "efficientnet_b3": 7,
-    "efficientnet_b4": 7,
-    "efficientnet_b5": 7,
-    "efficientnet_b6": 7,
-    "efficientnet_b7": 7,
-    "efficientnet_v2_b0": 6,
-    "efficientnet_v2_b1": 6,
-    "efficientnet_v2_b2": 6,
-    "efficientnet_v2_b3": 6,
-    "efficientnet_v2_l": 7,
-    "efficientnet_v2_m": 7,
-    "efficientnet_v2_s": 6,
-    "inception_resnet_v2": 43,
-    "inception_v3": 11,
-    "mobilenet": 13,
-    "mobilenet_v2": 17,
-    "mobilenet_v3_large": 15,
-    "mobilenet_v3_small": 11,
-    "nasnet_large": 22,
-    "nasnet_mobile": 16,
-    "resnet101": 4,
-    "resnet101_v2": 4,
-    "resnet152": 4,
-    "resnet152_v2": 4,
-    "resnet50": 4,
-    "resnet50_v2": 4,
-    "vgg16": 5,
-    "vgg19": 5,
-    "xception": 14,
-}
-
 PREPROCESSING = {
     "tf": "scale to [-1, 1]",
     "caffe": "BGR, minus the ImageNet mean",
@@ -974,7 +928,7 @@ def cmd_backbones(args):
                 name,
                 size,
                 str(spec.min_size),
-                str(BLOCK_COUNTS.get(name, "?")),
+                str(spec.blocks or "?"),
                 f"{spec.preprocessing} ({PREPROCESSING.get(spec.preprocessing, '?')})",
             )
         )

@@ -4,6 +4,13 @@
     python -m tests -k freeze  # extra arguments go to pytest
 
 pytest's exit code 5 (no tests collected) counts as a failure.
+
+Both backends run at once. The TensorFlow run has about twice the work of
+the JAX run (tracing a tf.function is slower than a JAX trace for the same
+model), so it gets more pytest-xdist workers: on 2 cores, 2 for TensorFlow
+and 1 for JAX, which keeps both cores busy to the end. A test file stays
+on one worker (`--dist loadfile`), so a module's fixtures run once.
+KERAS_TL_TEST_WORKERS=tensorflow:N,jax:M overrides the split.
 """
 
 import os
@@ -14,6 +21,22 @@ import tempfile
 import time
 
 BACKENDS = ("tensorflow", "jax")
+
+
+def workers(backend, argv):
+    """pytest-xdist workers for `backend` on this machine (1: no xdist)."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in argv):
+        return 1  # the caller chose
+    chosen = dict(
+        item.split(":")
+        for item in os.environ.get("KERAS_TL_TEST_WORKERS", "").split(",")
+        if ":" in item
+    )
+    if backend in chosen:
+        return max(1, int(chosen[backend]))
+    cores = os.cpu_count() or 1
+    tensorflow = max(1, (2 * cores + 2) // 3)  # 2 of 2 cores, 3 of 4, 6 of 8
+    return tensorflow if backend == "tensorflow" else max(1, cores - tensorflow)
 
 
 def main(argv):
@@ -36,9 +59,11 @@ def main(argv):
             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
         )
         log = tempfile.TemporaryFile("w+")
+        n = workers(backend, argv)
+        xdist = ["-n", str(n), "--dist", "loadfile"] if n > 1 else []
         runs[backend] = (
             subprocess.Popen(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *argv],
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *xdist, *argv],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -59,7 +84,13 @@ def main(argv):
         output = log.read()
         print(f"=== pytest on the {backend} backend", flush=True)
         sys.stdout.write(output)
-        last = output.strip().splitlines()[-1:] or [""]
+        # pytest's summary line; a child process's stderr can land after it.
+        summaries = [
+            line
+            for line in output.splitlines()
+            if re.search(r"\d+ (passed|failed|skipped|error).* in [\d.]+s", line)
+        ]
+        last = summaries[-1:] or [""]
         for key in totals:
             found = re.search(rf"(\d+) {key}", last[0])
             if found:

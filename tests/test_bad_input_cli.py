@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+import keras
 import keras_tl
 from keras_tl.data.pipeline import STANDARDIZATION
 from keras_tl import cli
@@ -286,6 +287,12 @@ def test_a_decode_error_mid_run_names_the_file(tmp_path):
 
 
 def test_train_with_word_booleans_and_no_validation(xray, tmp_path, capsys):  # noqa: F811
+    # A weights file and no fine-tuning phase: only the head trains, which
+    # traces in seconds (training all of MobileNetV2 takes ~30 s on TF).
+    weights = str(tmp_path / "mobilenet_v2.weights.h5")
+    keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(32, 32, 3)
+    ).save_weights(weights)
     out = tmp_path / "out"
     code = cli.main(
         [
@@ -294,7 +301,7 @@ def test_train_with_word_booleans_and_no_validation(xray, tmp_path, capsys):  # 
             "--image-size",
             "32",
             "--weights",
-            "none",
+            weights,
             "--epochs",
             "1",
             "--fine-tune-epochs",

@@ -173,25 +173,14 @@ def test_bare_command_prints_usage_and_exits_2(capsys):
 def test_backbones_lists_the_registry(capsys):
     assert cli.main(["backbones"]) == 0
     out = capsys.readouterr().out
-    assert set(cli.BLOCK_COUNTS) == set(keras_tl.backbones.list_backbones())
     rows = {line.split()[0]: line.split() for line in out.splitlines()[1:] if line.strip()}
     assert rows["mobilenet_v2"][:5] == ["mobilenet_v2", "224", "32", "17", "tf"]
     assert rows["nasnet_mobile"][1:3] == ["224", "only"]
     assert rows["vgg16"][4] == "caffe"
-    assert all(name in rows for name in keras_tl.backbones.list_backbones())
-
-
-@pytest.mark.parametrize("name", ["vgg16", "mobilenet_v2", "xception", "resnet50"])
-def test_listed_block_counts_match_find_blocks(name):
-    # Building every entry takes minutes (test_backbones.py does); a few
-    # cheap ones catch a Keras release that renames layers.
-    if keras.backend.backend() == "jax" and name != "vgg16":
-        pytest.skip("JAX compiles each initializer; vgg16 is the cheap one")
-    spec = keras_tl.backbones.get_spec(name)
-    model, _ = keras_tl.backbones.build_backbone(
-        name, (spec.min_size, spec.min_size, 3), weights=None
-    )
-    assert len(keras_tl.backbones.find_blocks(model, spec)) == cli.BLOCK_COUNTS[name]
+    # Each listed count is checked against the built model in test_backbones.py.
+    for name in keras_tl.backbones.list_backbones():
+        cells = [c for c in rows[name] if c != "only"]
+        assert cells[3] == str(keras_tl.backbones.get_spec(name).blocks)
 
 
 @pytest.mark.parametrize(

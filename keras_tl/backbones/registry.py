@@ -8,8 +8,8 @@ five conv blocks, ResNet/DenseNet/EfficientNet/ConvNeXt stages, Xception's
 from keras_tl.backbones.spec import BackboneSpec
 
 _VGG = dict(block_start=r"^(block\d+)_")
-_RESNET = dict(block_start=r"^(conv[2-5])_")
-_DENSENET = dict(block_start=r"^(?:conv|pool)([2-5])_")
+_RESNET = dict(block_start=r"^(conv[2-5])_", blocks=4)
+_DENSENET = dict(block_start=r"^(?:conv|pool)([2-5])_", blocks=4)
 _EFFICIENTNET = dict(block_start=r"^(block\d)[a-z]_")
 
 
@@ -24,6 +24,7 @@ def _convnext_stage(key):
 _CONVNEXT = dict(
     block_start=r"_(stage_\d|downsampling_block_\d)(?:_|$)",
     block_key=_convnext_stage,
+    blocks=4,
 )
 
 _EFFICIENTNET_SIZES = {
@@ -48,8 +49,8 @@ _EFFICIENTNET_V2_SIZES = {
 
 
 def _specs():
-    yield BackboneSpec("vgg16", "VGG16", "vgg16", 224, 32, "caffe", **_VGG)
-    yield BackboneSpec("vgg19", "VGG19", "vgg19", 224, 32, "caffe", **_VGG)
+    yield BackboneSpec("vgg16", "VGG16", "vgg16", 224, 32, "caffe", blocks=5, **_VGG)
+    yield BackboneSpec("vgg19", "VGG19", "vgg19", 224, 32, "caffe", blocks=5, **_VGG)
     for depth in (50, 101, 152):
         yield BackboneSpec(
             f"resnet{depth}",
@@ -77,6 +78,7 @@ def _specs():
         75,
         "tf",
         block_end=r"^mixed\d+$",
+        blocks=11,
     )
     yield BackboneSpec(
         "inception_resnet_v2",
@@ -87,6 +89,7 @@ def _specs():
         "tf",
         block_end=r"^(mixed_5b|mixed_6a|mixed_7a|block(35|17|8)_\d+_ac"
         r"|conv_7b_ac)$",
+        blocks=43,
     )
     yield BackboneSpec(
         "xception",
@@ -96,6 +99,7 @@ def _specs():
         71,
         "tf",
         block_start=r"^(block\d+)_",
+        blocks=14,
     )
     yield BackboneSpec(
         "mobilenet",
@@ -105,6 +109,7 @@ def _specs():
         32,
         "tf",
         block_start=r"^conv_(?:dw|pw|pad)_(\d+)",
+        blocks=13,
     )
     yield BackboneSpec(
         "mobilenet_v2",
@@ -114,6 +119,7 @@ def _specs():
         32,
         "tf",
         block_start=r"^(expanded_conv|block_\d+)_",
+        blocks=17,
     )
     for size in ("small", "large"):
         yield BackboneSpec(
@@ -124,6 +130,7 @@ def _specs():
             32,
             "none",
             block_start=r"^(expanded_conv(?:_\d+)?)_",
+            blocks=11 if size == "small" else 15,
         )
     for depth in (121, 169, 201):
         yield BackboneSpec(
@@ -144,6 +151,7 @@ def _specs():
         "tf",
         block_end=r"^(normal_concat_\d+|reduction_concat_(stem_\d|reduce_\d+))$",
         fixed_size=True,
+        blocks=16,
     )
     yield BackboneSpec(
         "nasnet_large",
@@ -154,6 +162,7 @@ def _specs():
         "tf",
         block_end=r"^(normal_concat_\d+|reduction_concat_(stem_\d|reduce_\d+))$",
         fixed_size=True,
+        blocks=22,
     )
     for variant, size in _EFFICIENTNET_SIZES.items():
         yield BackboneSpec(
@@ -163,6 +172,7 @@ def _specs():
             size,
             32,
             "none",
+            blocks=7,
             **_EFFICIENTNET,
         )
     for variant, size in _EFFICIENTNET_V2_SIZES.items():
@@ -173,6 +183,8 @@ def _specs():
             size,
             32,
             "none",
+            # V2-M and V2-L have a seventh stage.
+            blocks=7 if variant in ("m", "l") else 6,
             **_EFFICIENTNET,
         )
     for size, title in (

@@ -31,6 +31,9 @@ class BackboneSpec:
             merge names that belong to one stage.
         fixed_size: Whether ImageNet weights only exist for `default_size`
             (NASNet).
+        blocks: How many blocks `find_blocks` finds in the model, so that
+            `keras-tl backbones` can list it without building every model
+            (tests/test_backbones.py builds each entry and checks it).
     """
 
     name: str
@@ -43,6 +46,7 @@ class BackboneSpec:
     block_end: Optional[str] = None
     block_key: Optional[Callable[[str], str]] = None
     fixed_size: bool = False
+    blocks: Optional[int] = None
 
     def block_of(self, layer_name):
         """Block key a layer starts, or `None`."""
