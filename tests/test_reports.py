@@ -299,6 +299,26 @@ def test_history_marks_the_unfreeze_epochs(tmp_path, saved_figures):
     assert _markers(fig) == []
 
 
+def test_history_legend_is_one_and_hides_nothing(tmp_path, saved_figures):
+    pytest.importorskip("matplotlib")
+    logged = dict(HISTORY, trainable_params=[10] * 3 + [900] * 5)
+    fig = _history_figure(tmp_path, saved_figures, logged)
+    assert [ax.get_legend() for ax in fig.axes] == [None, None]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "training",
+        "validation",
+        "backbone unfrozen",
+    ]
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    picture = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
+    assert picture.x0 <= box.x0 and box.x1 <= picture.x1 and picture.y0 <= box.y0
+    for ax in fig.axes:  # below every panel: no curve, label or tick under it
+        assert box.y1 <= ax.get_tightbbox(renderer).y0
+        assert [t.get_text() for t in ax.texts] == ["unfreeze\nepoch 4"]
+
+
 def test_history_numbers_epochs_from_a_resumed_fit(tmp_path, saved_figures):
     pytest.importorskip("matplotlib")
 

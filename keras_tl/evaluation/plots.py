@@ -264,9 +264,9 @@ def plot_history(history, path, *, unfreeze_epochs=None, title=None):
     axes = [fig.add_subplot(1, max(len(keys), 1), i + 1) for i in range(len(keys))]
     for ax, key in zip(axes, keys):
         style = dict(marker="o", markersize=3)
-        ax.plot(epochs, hist[key], label=f"training {key}", **style)
+        ax.plot(epochs, hist[key], label="training", **style)
         if f"val_{key}" in hist:
-            ax.plot(epochs, hist[f"val_{key}"], label=f"validation {key}", **style)
+            ax.plot(epochs, hist[f"val_{key}"], label="validation", **style)
         for i, (epoch, direction) in enumerate(markers):
             # The change happens at the epoch's start: between two points.
             ax.axvline(
@@ -297,6 +297,10 @@ def plot_history(history, path, *, unfreeze_epochs=None, title=None):
         ax.set_ylabel(key)
         ax.set_title(key.capitalize())
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+    if axes:
+        # One legend under the panels: inside a panel it can hide the
+        # curves or the unfreeze label at the top.
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize="small")
     fig.suptitle(title or f"Training history ({n} epoch{'s' if n != 1 else ''})")
     return _save(fig, path)
