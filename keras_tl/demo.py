@@ -401,8 +401,11 @@ def _pool(workers, jobs):
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_quiet_worker,
     )
+    # The pool starts a process per submit when none is idle: a no-op each
+    # starts them now, so that their imports (the initializer) overlap the
+    # pre-training instead of following it.
     for _ in range(min(workers, jobs)):
-        pool.submit(_quiet_worker)
+        pool.submit(int)
     return pool
 
 
