@@ -25,14 +25,13 @@ BACKENDS = ("tensorflow", "jax")
 
 def workers(backend, argv):
     """pytest-xdist workers for `backend` on this machine (1: no xdist)."""
-    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in argv):
+    if any(a.startswith(("-n", "--numprocesses")) for a in argv):
         return 1  # the caller chose
-    chosen = dict(
-        item.split(":")
-        for item in os.environ.get("KERAS_TL_TEST_WORKERS", "").split(",")
-        if ":" in item
-    )
+    setting = os.environ.get("KERAS_TL_TEST_WORKERS", "")
+    chosen = dict(item.split(":", 1) for item in setting.split(",") if ":" in item)
     if backend in chosen:
+        if not chosen[backend].isdigit():
+            sys.exit(f"KERAS_TL_TEST_WORKERS: expected e.g. tensorflow:2,jax:1, got {setting!r}")
         return max(1, int(chosen[backend]))
     cores = os.cpu_count() or 1
     tensorflow = max(1, (2 * cores + 2) // 3)  # 2 of 2 cores, 3 of 4, 6 of 8
