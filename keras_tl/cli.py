@@ -12,6 +12,7 @@ import re
 import sys
 import textwrap
 
+from keras_tl._quiet import native_stderr_silenced
 from keras_tl.version import __version__
 
 
@@ -465,39 +466,13 @@ def _check_output(path):
         raise CliError(f"--output {path} is a file, not a folder")
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """TensorFlow writes C++ start-up logs (CUDA, oneDNN, absl) to fd 2,
-    some before it reads TF_CPP_MIN_LOG_LEVEL; the command line's stderr
-    holds only its own one-line errors."""
-    if "tensorflow" not in sys.modules:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 at all: nothing to silence
-        saved = None
-    if saved is None:
-        yield
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def _library():
     """keras_tl in full, imported the first time a command needs it (the
     package is lazy under `keras-tl`, see keras_tl/__init__.py)."""
     import keras_tl
 
     if not all(f"keras_tl.{name}" in sys.modules for name in keras_tl._SUBMODULES):
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             try:  # the CLI reads folders with tf.data, on either backend
                 import tensorflow  # noqa: F401
             except ImportError:

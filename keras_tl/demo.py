@@ -26,6 +26,7 @@ import numpy as np
 
 import keras
 
+from keras_tl import _quiet
 from keras_tl import data
 from keras_tl.evaluation import evaluate
 from keras_tl.evaluation import format_table
@@ -399,7 +400,9 @@ def _pool(workers, jobs):
     pool = concurrent.futures.ProcessPoolExecutor(
         min(workers, jobs),
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_quiet_worker,
+        # The worker imports the demo through a light module, with
+        # TensorFlow's start-up lines kept off the user's terminal.
+        initializer=_quiet.demo_worker,
     )
     # The pool starts a process per submit when none is idle: a no-op each
     # starts them now, so that their imports (the initializer) overlap the
@@ -407,20 +410,6 @@ def _pool(workers, jobs):
     for _ in range(min(workers, jobs)):
         pool.submit(int)
     return pool
-
-
-def _quiet_worker():
-    # A worker's stderr is the user's terminal: keep TF's C++ start-up
-    # lines and its retracing advice (a new model per run is the point
-    # here) off it. This is our own process, not the user's.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras_tl.demo  # noqa: F401  (the import is the warm-up)
-
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return
-    tf.get_logger().setLevel("ERROR")
 
 
 def format_result(result):

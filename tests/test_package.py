@@ -50,6 +50,29 @@ def test_import_leaves_stderr_alone():
     assert "fd 2 still here\nsys.stderr still here\n" in proc.stderr
 
 
+def test_demo_workers_start_without_tensorflow_lines_on_stderr():
+    # `keras-tl demo` spawns workers whose stderr is the user's terminal.
+    # TF 2.21 prints its absl start-up lines whatever TF_CPP_MIN_LOG_LEVEL
+    # says, so the worker imports TensorFlow with fd 2 silenced.
+    proc = _run(
+        """
+        import concurrent.futures, multiprocessing, sys
+        sys.argv[0] = "/usr/bin/keras-tl"  # as the console script runs
+        from keras_tl import _quiet
+
+        if __name__ == "__main__":
+            with concurrent.futures.ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_quiet.demo_worker
+            ) as pool:
+                print(pool.submit(sorted, ["keras", "tensorflow"]).result())
+            print("parent still writes", file=sys.stderr)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "['keras', 'tensorflow']"
+    assert proc.stderr == "parent still writes\n"
+
+
 def test_help_and_version_import_neither_keras_nor_tensorflow():
     # As the console script starts: argv[0] is its path.
     proc = _run(
