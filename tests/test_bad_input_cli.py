@@ -11,13 +11,13 @@ import sys
 import numpy as np
 import pytest
 
-import keras
 import keras_tl
 from keras_tl.data.pipeline import STANDARDIZATION
 from keras_tl import cli
 from tests.conftest import tiny_backbone
 from tests.test_cli_and_reports import ROOT
 from tests.test_cli_and_reports import Image
+from tests.test_cli_and_reports import mobilenet_v2_weights  # noqa: F401 (fixture)
 from tests.test_cli_and_reports import xray  # noqa: F401 (fixture)
 
 
@@ -286,13 +286,15 @@ def test_a_decode_error_mid_run_names_the_file(tmp_path):
             raise tf.errors.InvalidArgumentError(None, None, "shapes differ")
 
 
-def test_train_with_word_booleans_and_no_validation(xray, tmp_path, capsys):  # noqa: F811
+def test_train_with_word_booleans_and_no_validation(
+    xray,  # noqa: F811
+    mobilenet_v2_weights,  # noqa: F811
+    tmp_path,
+    capsys,
+):
     # A weights file and no fine-tuning phase: only the head trains, which
     # traces in seconds (training all of MobileNetV2 takes ~30 s on TF).
-    weights = str(tmp_path / "mobilenet_v2.weights.h5")
-    keras.applications.MobileNetV2(
-        include_top=False, weights=None, input_shape=(32, 32, 3)
-    ).save_weights(weights)
+    weights = mobilenet_v2_weights
     out = tmp_path / "out"
     code = cli.main(
         [

@@ -31,12 +31,20 @@ def xray(tmp_path):
     return tmp_path / "xray"
 
 
-def test_train_evaluate_predict(xray, tmp_path, capsys):
-    # A weights file, so that training has its head-only and fine-tuning phases.
-    weights = str(tmp_path / "mobilenet_v2.weights.h5")
+@pytest.fixture
+def mobilenet_v2_weights(tmp_path):
+    """A 32-pixel MobileNetV2 weights file in place of the ImageNet download:
+    `--weights FILE` starts training with the backbone frozen."""
+    path = str(tmp_path / "mobilenet_v2.weights.h5")
     keras.applications.MobileNetV2(
         include_top=False, weights=None, input_shape=(32, 32, 3)
-    ).save_weights(weights)
+    ).save_weights(path)
+    return path
+
+
+def test_train_evaluate_predict(xray, mobilenet_v2_weights, tmp_path, capsys):
+    # A weights file, so that training has its head-only and fine-tuning phases.
+    weights = mobilenet_v2_weights
     out = tmp_path / "out"
     code = cli.main(
         [
